@@ -1,0 +1,46 @@
+# QualityBytes License Server. Two commands matter: `make run` and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/qualitybytes
+export DEBUG ?= 1
+
+.PHONY: run test lint format install venv migrate seed bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --upgrade pip
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+## make run: SQLite, console email, Stripe simulator; http://127.0.0.1:8000
+run: install
+	$(BIN)/python manage.py migrate --noinput
+	$(BIN)/python manage.py seed_plans
+	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+## make test: the whole suite against PostgreSQL ($(DATABASE_URL))
+test: install
+	@$(BIN)/python -c "import psycopg,sys,os; \
+	url=os.environ.get('DATABASE_URL','$(DATABASE_URL)').rsplit('/',1)[0]+'/postgres'; \
+	psycopg.connect(url, connect_timeout=3).close()" 2>/dev/null || { \
+	  echo ""; echo "No PostgreSQL answers at $(DATABASE_URL)."; \
+	  echo "Start it (Debian: sudo pg_ctlcluster \$$(ls /etc/postgresql) main start)"; \
+	  echo "or point DATABASE_URL at a server you can create databases on."; echo ""; exit 2; }
+	DATABASE_URL=$(DATABASE_URL) $(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/ruff check .
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache

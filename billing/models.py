@@ -1,0 +1,116 @@
+from django.core.exceptions import ValidationError
+from django.db import models
+
+
+class AccessLevel(models.TextChoices):
+    SOLO = "solo", "Solo"
+    TEAM = "team", "Team"
+    ENTERPRISE = "enterprise", "Enterprise"
+
+
+class Interval(models.TextChoices):
+    MONTH = "month", "Monthly"
+    YEAR = "year", "Yearly"
+
+
+class PlanQuerySet(models.QuerySet):
+    def public(self):
+        return self.filter(is_public=True)
+
+
+def validate_entitlements(value):
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise ValidationError("Entitlements must be a list of non-empty strings.")
+
+
+class Plan(models.Model):
+    """One entry of the catalogue. Prices are display amounts in cents; Stripe holds the
+    billable Price objects, found by the lookup keys."""
+
+    slug = models.SlugField(unique=True)
+    name = models.CharField(max_length=80)
+    description = models.CharField(max_length=200, blank=True)
+    access_level = models.CharField(max_length=20, choices=AccessLevel.choices)
+    seats = models.PositiveIntegerField(help_text="Users allowed per license.")
+    devices_per_seat = models.PositiveIntegerField()
+    entitlements = models.JSONField(default=list, blank=True, validators=[validate_entitlements])
+    grace_days = models.PositiveIntegerField(default=7)
+    currency = models.CharField(max_length=3, default="usd")
+    monthly_amount = models.PositiveIntegerField(help_text="Monthly price in cents.")
+    yearly_amount = models.PositiveIntegerField(help_text="Yearly price in cents.")
+    monthly_lookup_key = models.CharField(max_length=100, unique=True)
+    yearly_lookup_key = models.CharField(max_length=100, unique=True)
+    is_public = models.BooleanField(default=True)
+    sort_order = models.PositiveIntegerField(default=0)
+
+    objects = PlanQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["sort_order", "monthly_amount"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(seats__gte=1), name="plan_seats_at_least_one"),
+            models.CheckConstraint(
+                condition=models.Q(devices_per_seat__gte=1), name="plan_devices_at_least_one"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_team(self) -> bool:
+        return self.seats > 1
+
+    def amount_for(self, interval: str) -> int:
+        return self.yearly_amount if interval == Interval.YEAR else self.monthly_amount
+
+    def lookup_key_for(self, interval: str) -> str:
+        return self.yearly_lookup_key if interval == Interval.YEAR else self.monthly_lookup_key
+
+    @property
+    def yearly_saving_percent(self) -> int:
+        full = self.monthly_amount * 12
+        return round(100 * (full - self.yearly_amount) / full) if full else 0
+
+
+DEFAULT_CATALOGUE = [
+    {
+        "slug": "solo",
+        "name": "Solo",
+        "description": "For one person on their own machines.",
+        "access_level": AccessLevel.SOLO,
+        "seats": 1,
+        "devices_per_seat": 2,
+        "entitlements": ["core"],
+        "grace_days": 7,
+        "monthly_amount": 1200,
+        "yearly_amount": 12000,
+        "sort_order": 10,
+    },
+    {
+        "slug": "team",
+        "name": "Team",
+        "description": "For small teams who work together.",
+        "access_level": AccessLevel.TEAM,
+        "seats": 5,
+        "devices_per_seat": 3,
+        "entitlements": ["core", "collaboration", "priority_support"],
+        "grace_days": 7,
+        "monthly_amount": 4900,
+        "yearly_amount": 49000,
+        "sort_order": 20,
+    },
+    {
+        "slug": "enterprise",
+        "name": "Enterprise",
+        "description": "For organisations that need SSO and audit exports.",
+        "access_level": AccessLevel.ENTERPRISE,
+        "seats": 50,
+        "devices_per_seat": 5,
+        "entitlements": ["core", "collaboration", "priority_support", "sso", "audit_export"],
+        "grace_days": 14,
+        "monthly_amount": 19900,
+        "yearly_amount": 199000,
+        "sort_order": 30,
+    },
+]
