@@ -215,3 +215,58 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+
+# Licensing ---------------------------------------------------------------------------------
+# License keys are looked up by HMAC-SHA256(LICENSE_KEY_PEPPER, key) and kept for display only
+# as a Fernet token under LICENSE_KEY_ENCRYPTION_KEY (comma-separated: the first encrypts, all
+# decrypt, so keys can be rotated). Both are independent of SECRET_KEY on purpose: rotating
+# SECRET_KEY must not invalidate every license key. With DEBUG on and the variables unset, both
+# are derived from SECRET_KEY with HKDF so `make run` and the tests need no setup.
+def _licensing_secret(name: str, purpose: bytes) -> str:
+    value = os.environ.get(name, "")
+    if value:
+        return value
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            f"{name} is not set. See docs/README-licensing.md (Configuration) for how to generate it, "
+            "or set DEBUG=1 for local development."
+        )
+    import base64
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    derived = HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(SECRET_KEY.encode())
+    return base64.urlsafe_b64encode(derived).decode()
+
+
+LICENSE_KEY_PEPPER = _licensing_secret("LICENSE_KEY_PEPPER", b"qualitybytes license key pepper")
+LICENSE_KEY_ENCRYPTION_KEY = _licensing_secret(
+    "LICENSE_KEY_ENCRYPTION_KEY", b"qualitybytes license key encryption"
+)
+# Rate limits per client IP and per license key, "<count>/<s|m|h>"; "0" switches one off.
+LICENSE_RATE_LIMIT_IP = os.environ.get("LICENSE_RATE_LIMIT_IP", "300/m")
+LICENSE_RATE_LIMIT_KEY = os.environ.get("LICENSE_RATE_LIMIT_KEY", "60/m")
+# Proxies in front of the app that append to X-Forwarded-For (0: use REMOTE_ADDR).
+LICENSE_TRUSTED_PROXIES = int(os.environ.get("LICENSE_TRUSTED_PROXIES", "0"))
+# Devices without a heartbeat for this many days stop counting against the limit.
+LICENSE_DEVICE_STALE_DAYS = int(os.environ.get("LICENSE_DEVICE_STALE_DAYS", "30"))
+# Lifetime of the signed offline token (never past the license's end or grace end).
+LICENSE_TOKEN_TTL_SECONDS = int(os.environ.get("LICENSE_TOKEN_TTL_SECONDS", str(3 * 24 * 3600)))
+# A key's last-validated time and counters are written at most once per this many seconds.
+LICENSE_TOUCH_INTERVAL_SECONDS = int(os.environ.get("LICENSE_TOUCH_INTERVAL_SECONDS", "60"))
+# Licensing API request bodies above this size answer 413.
+LICENSE_MAX_BODY_BYTES = int(os.environ.get("LICENSE_MAX_BODY_BYTES", "16384"))
+# Validation events older than this are removed by `prune_validation_events`.
+LICENSE_VALIDATION_EVENT_DAYS = int(os.environ.get("LICENSE_VALIDATION_EVENT_DAYS", "90"))
+
+INSTALLED_APPS += ["drf_spectacular_sidecar"]
+SPECTACULAR_SETTINGS.update(
+    {
+        "SWAGGER_UI_DIST": "SIDECAR",
+        "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+        "REDOC_DIST": "SIDECAR",
+        "COMPONENT_SPLIT_REQUEST": True,
+    }
+)
