@@ -33,3 +33,50 @@ def team_plan(db):
         monthly_amount=4900,
         yearly_amount=49000,
     )
+
+
+# Browser tests: real Chromium (Debian package) driven by Playwright, a fresh profile per test.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+@pytest.fixture
+def page(tmp_path, live_server, monkeypatch):
+    """A Chromium page on a fresh profile; console errors fail the test at teardown."""
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    if not os.path.exists(CHROMIUM):
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is missing: .ci/run installs the Debian chromium package")
+        pytest.skip(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    # Playwright's sync API runs an event loop in this thread; the ORM calls here are still synchronous.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    errors: list[str] = []
+    with sync_playwright() as playwright:
+        context = playwright.chromium.launch_persistent_context(
+            user_data_dir=str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_FLAGS,
+            viewport={"width": 1280, "height": 900},
+            base_url=live_server.url,
+        )
+        context.set_default_timeout(15_000)
+        browser_page = context.new_page()
+        browser_page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
+        browser_page.on("pageerror", lambda exc: errors.append(str(exc)))
+        browser_page.screenshots = tmp_path
+        yield browser_page
+        context.close()
+    assert errors == [], f"browser console errors: {errors}"

@@ -5,7 +5,10 @@ from billing.models import DEFAULT_CATALOGUE, Plan
 
 
 class Command(BaseCommand):
-    help = "Create the default Solo / Team / Enterprise plans. Safe to run twice: existing plans are left as staff edited them."
+    help = (
+        "Create the default Solo / Team / Enterprise plans. "
+        "Safe to run twice: existing plans are left as staff edited them."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument(
