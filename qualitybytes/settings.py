@@ -272,3 +272,24 @@ SPECTACULAR_SETTINGS.update(
         "COMPONENT_SPLIT_REQUEST": True,
     }
 )
+
+# Signed license tokens ---------------------------------------------------------------------
+# Tokens are Ed25519 JWTs (licensing/tokens.py); docs/README-tokens.md is the operator's guide.
+# Set exactly one: LICENSE_SIGNING_KEYS_FILE, a JSON keyring shared by every web instance and
+# rotated with `manage.py rotate_signing_key`, or LICENSE_SIGNING_KEY, one Ed25519 private key in
+# PEM (cannot be rotated in place). With DEBUG on and neither set, a development keyring is made
+# at var/signing-keys.json. Token lifetime: LICENSE_TOKEN_TTL_SECONDS in the Licensing block.
+LICENSE_SIGNING_KEY = os.environ.get("LICENSE_SIGNING_KEY", "")
+LICENSE_SIGNING_KEYS_FILE = os.environ.get("LICENSE_SIGNING_KEYS_FILE", "")
+LICENSE_SIGNING_KEYS_AUTOCREATE = False
+if LICENSE_SIGNING_KEY and LICENSE_SIGNING_KEYS_FILE:
+    raise ImproperlyConfigured("Set LICENSE_SIGNING_KEYS_FILE or LICENSE_SIGNING_KEY, not both.")
+if not (LICENSE_SIGNING_KEY or LICENSE_SIGNING_KEYS_FILE):
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "No license token signing key. Set LICENSE_SIGNING_KEYS_FILE to a keyring path and create "
+            "the keyring with `python manage.py rotate_signing_key --create`, or set LICENSE_SIGNING_KEY "
+            "to an Ed25519 private key in PEM (openssl genpkey -algorithm ed25519), or DEBUG=1."
+        )
+    LICENSE_SIGNING_KEYS_FILE = str(BASE_DIR / "var" / "signing-keys.json")
+    LICENSE_SIGNING_KEYS_AUTOCREATE = True
