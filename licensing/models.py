@@ -1,1 +1,308 @@
+import uuid
+from datetime import datetime, timedelta
 
+from django.conf import settings
+from django.db import models
+from django.db.models import Count, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from licensing import keys
+
+
+class LicenseStatus(models.TextChoices):
+    """The billing state, derived from Stripe (or set by hand for comp licenses).
+
+    Staff suspension and revocation are kept apart in their own fields so that no webhook
+    ever undoes them.
+    """
+
+    ACTIVE = "active", "Active"
+    GRACE = "grace", "Past due (grace period)"
+    INACTIVE = "inactive", "Inactive (unpaid or canceled)"
+
+
+class ValidationCode(models.TextChoices):
+    """Outcomes of a validation, in the order they are checked."""
+
+    NOT_FOUND = "NOT_FOUND", "No such license key."
+    REVOKED = "REVOKED", "The license or this key has been revoked."
+    SUSPENDED = "SUSPENDED", "The license is suspended."
+    EXPIRED = "EXPIRED", "The license has expired."
+    INACTIVE = "INACTIVE", "The subscription is unpaid or canceled."
+    ENTITLEMENTS_MISSING = "ENTITLEMENTS_MISSING", "The plan lacks a requested entitlement."
+    DEVICE_NOT_ACTIVATED = "DEVICE_NOT_ACTIVATED", "This device is not activated for the key."
+    TOO_MANY_DEVICES = "TOO_MANY_DEVICES", "The key has more devices than its plan allows."
+    GRACE = "GRACE", "Valid: payment is past due, within the grace period."
+    VALID = "VALID", "Valid."
+
+
+VALID_CODES = frozenset({ValidationCode.VALID, ValidationCode.GRACE})
+
+
+def stale_cutoff(now: datetime | None = None) -> datetime:
+    return (now or timezone.now()) - timedelta(days=settings.LICENSE_DEVICE_STALE_DAYS)
+
+
+class License(models.Model):
+    """The entitlement bought by one subscription or issued by hand; every key inherits its state."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="licenses")
+    plan = models.ForeignKey("billing.Plan", on_delete=models.PROTECT, related_name="licenses")
+    stripe_subscription_id = models.CharField(max_length=255, unique=True, null=True, blank=True)
+    status = models.CharField(max_length=20, choices=LicenseStatus.choices, default=LicenseStatus.ACTIVE)
+    seats = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Overrides the plan's seats (comp licenses); empty: the plan's."
+    )
+    expires_at = models.DateTimeField(
+        null=True, blank=True, help_text="End of the paid period or of a comp license; empty: no end."
+    )
+    grace_ends_at = models.DateTimeField(null=True, blank=True)
+    cancel_at_period_end = models.BooleanField(default=False)
+    suspended_at = models.DateTimeField(null=True, blank=True)
+    suspended_reason = models.CharField(max_length=500, blank=True)
+    suspended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=500, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(seats__isnull=True) | Q(seats__gte=1), name="license_seats_at_least_one"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.plan.name} license of {self.owner.email}"
+
+    @property
+    def seats_total(self) -> int:
+        return self.seats or self.plan.seats
+
+    @property
+    def max_devices_per_key(self) -> int:
+        return self.plan.devices_per_seat
+
+    @property
+    def ends_at(self) -> datetime | None:
+        """When access ends: the grace end while past due, else the period end."""
+        if self.status == LicenseStatus.GRACE and self.grace_ends_at:
+            return self.grace_ends_at
+        return self.expires_at
+
+    def state(self, now: datetime) -> ValidationCode:
+        """The license-level outcome: REVOKED ... INACTIVE, or GRACE / VALID."""
+        if self.revoked_at:
+            return ValidationCode.REVOKED
+        if self.suspended_at:
+            return ValidationCode.SUSPENDED
+        ends_at = self.ends_at
+        if ends_at is not None and ends_at <= now:
+            return ValidationCode.EXPIRED
+        if self.status == LicenseStatus.INACTIVE:
+            return ValidationCode.INACTIVE
+        if self.status == LicenseStatus.GRACE:
+            return ValidationCode.GRACE
+        return ValidationCode.VALID
+
+
+class LicenseKeyStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    REVOKED = "revoked", "Revoked"
+
+
+class LicenseKeyQuerySet(models.QuerySet):
+    def active(self):
+        return self.filter(status=LicenseKeyStatus.ACTIVE)
+
+    def for_key(self, key: str):
+        """The row for a plaintext key (InvalidKey when it is not one); compares digests only."""
+        return self.filter(digest=keys.digest(key))
+
+    def matching(self, key_or_prefix: str):
+        """Operator look-up by a full key or by its public prefix (``QB-XXXXX``)."""
+        try:
+            return self.for_key(key_or_prefix)
+        except keys.InvalidKey:
+            return self.filter(prefix__iexact=key_or_prefix.strip())
+
+    def with_validation_facts(self, *, now: datetime, fingerprint: str | None):
+        """Everything a validation needs, in one query.
+
+        Adds `seats_used` (active keys of the license), `devices_used` (non-stale devices of the
+        key) and, with a fingerprint, `device_rank`: the position of that device among the key's
+        non-stale devices by first activation (None when it is not active), so that after a
+        downgrade the earliest devices keep working.
+        """
+        cutoff = stale_cutoff(now)
+        seats = (
+            LicenseKey.objects.filter(license_id=OuterRef("license_id"), status=LicenseKeyStatus.ACTIVE)
+            .order_by()
+            .values("license_id")
+            .annotate(n=Count("id"))
+            .values("n")
+        )
+        devices = (
+            Device.objects.filter(key_id=OuterRef("pk"), last_heartbeat_at__gte=cutoff)
+            .order_by()
+            .values("key_id")
+            .annotate(n=Count("id"))
+            .values("n")
+        )
+        qs = self.select_related("license__plan", "license__owner", "holder").annotate(
+            seats_used=Coalesce(Subquery(seats), Value(0)),
+            devices_used=Coalesce(Subquery(devices), Value(0)),
+        )
+        if fingerprint:
+            earlier = (
+                Device.objects.filter(key_id=OuterRef(OuterRef("pk")), last_heartbeat_at__gte=cutoff)
+                .filter(
+                    Q(first_seen_at__lt=OuterRef("first_seen_at"))
+                    | Q(first_seen_at=OuterRef("first_seen_at"), id__lte=OuterRef("id"))
+                )
+                .order_by()
+                .values("key_id")
+                .annotate(n=Count("id"))
+                .values("n")
+            )
+            this_device = Device.objects.filter(
+                key_id=OuterRef("pk"), fingerprint=fingerprint, last_heartbeat_at__gte=cutoff
+            ).annotate(rank=Subquery(earlier))
+            qs = qs.annotate(device_rank=Subquery(this_device.values("rank")[:1]))
+        return qs
+
+
+class LicenseKey(models.Model):
+    """One seat holder's key. Only a digest, an encrypted copy and the public prefix are stored."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    license = models.ForeignKey(License, on_delete=models.CASCADE, related_name="keys")
+    holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="license_keys"
+    )
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    encrypted_key = models.TextField(editable=False)
+    prefix = models.CharField(max_length=keys.PUBLIC_PREFIX_LENGTH, db_index=True, editable=False)
+    status = models.CharField(
+        max_length=20, choices=LicenseKeyStatus.choices, default=LicenseKeyStatus.ACTIVE
+    )
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    revoked_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_validated_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LicenseKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["license", "holder"],
+                condition=Q(status="active"),
+                name="licensekey_one_active_key_per_holder",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="revoked") | Q(revoked_at__isnull=True),
+                name="licensekey_revoked_at_only_when_revoked",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.prefix}-… ({self.holder.email})"
+
+    @property
+    def masked(self) -> str:
+        return f"{self.prefix}-…"
+
+    def reveal(self) -> str:
+        """The plaintext key, for its holder's dashboard only."""
+        return keys.decrypt(self.encrypted_key)
+
+    def state(self, now: datetime) -> ValidationCode:
+        if self.status == LicenseKeyStatus.REVOKED:
+            return ValidationCode.REVOKED
+        return self.license.state(now)
+
+
+class DeviceQuerySet(models.QuerySet):
+    def counting(self, now: datetime | None = None):
+        """Devices that count against the limit: a heartbeat within the stale window."""
+        return self.filter(last_heartbeat_at__gte=stale_cutoff(now))
+
+    def stale(self, now: datetime | None = None):
+        return self.filter(last_heartbeat_at__lt=stale_cutoff(now))
+
+
+class Device(models.Model):
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    key = models.ForeignKey(LicenseKey, on_delete=models.CASCADE, related_name="devices")
+    fingerprint = models.CharField(max_length=200)
+    name = models.CharField(max_length=100, blank=True)
+    platform = models.CharField(max_length=50, blank=True)
+    app_version = models.CharField(max_length=50, blank=True)
+    first_seen_at = models.DateTimeField(default=timezone.now)
+    last_heartbeat_at = models.DateTimeField(default=timezone.now)
+    last_ip = models.GenericIPAddressField(null=True, blank=True)
+
+    objects = DeviceQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["first_seen_at", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["key", "fingerprint"], name="device_unique_fingerprint_per_key"),
+        ]
+        indexes = [models.Index(fields=["key", "last_heartbeat_at"], name="device_key_heartbeat_idx")]
+
+    def __str__(self) -> str:
+        return self.name or self.fingerprint[:16]
+
+
+class ValidationEvent(models.Model):
+    """A sampled validation log: a key's outcome is recorded when it changes and otherwise at
+    most once per LICENSE_TOUCH_INTERVAL_SECONDS; `prune_validation_events` bounds its age."""
+
+    key = models.ForeignKey(LicenseKey, on_delete=models.CASCADE, related_name="validation_events")
+    code = models.CharField(max_length=32, choices=ValidationCode.choices)
+    fingerprint = models.CharField(max_length=200, blank=True)
+    ip = models.GenericIPAddressField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["key", "-created_at"], name="validationevent_key_time_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.code} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class UsageDaily(models.Model):
+    """Daily counters per key and feature; validations are counted under VALIDATIONS."""
+
+    VALIDATIONS = "@validations"
+
+    key = models.ForeignKey(LicenseKey, on_delete=models.CASCADE, related_name="usage")
+    day = models.DateField()
+    feature = models.CharField(max_length=64)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day", "feature"]
+        verbose_name_plural = "usage (daily)"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["key", "day", "feature"], name="usagedaily_unique_key_day_feature"
+            ),
+            models.CheckConstraint(condition=Q(count__gte=0), name="usagedaily_count_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.feature} on {self.day}: {self.count}"

@@ -1,0 +1,529 @@
+"""Licensing workflows: validation (the hot path), devices, usage, and staff actions.
+
+Validation reads with one query and writes at most once: a key's last-validated time, its
+daily validation count and a sample of the validation log are written together in one
+statement, at most once per LICENSE_TOUCH_INTERVAL_SECONDS per key. Counts from
+the calls in between wait in the cache and ride along with the next write. The validation log
+is therefore a sample: at most one row per key per interval, plus one right after a staff action.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from accounts.models import User
+from billing.models import Plan
+from licensing import keys, tokens
+from licensing.models import (
+    VALID_CODES,
+    Device,
+    License,
+    LicenseKey,
+    LicenseKeyStatus,
+    LicenseStatus,
+    UsageDaily,
+    ValidationCode,
+    ValidationEvent,
+)
+
+logger = logging.getLogger(__name__)
+
+
+class LicensingError(Exception):
+    """A staff or operator action that the current state does not allow."""
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a validation, activation or heartbeat found. `key` is None for NOT_FOUND."""
+
+    code: str
+    detail: str
+    checked_at: datetime
+    key: LicenseKey | None = None
+    seats_used: int = 0
+    devices_used: int = 0
+    fingerprint: str | None = None
+    nonce: str | None = None
+    token: str | None = None
+    device: Device | None = None
+    created: bool = False
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def valid(self) -> bool:
+        return self.code in VALID_CODES
+
+    @property
+    def license(self) -> License | None:
+        return self.key.license if self.key else None
+
+
+DETAILS = {code: code.label for code in ValidationCode}
+
+
+def _now(now: datetime | None) -> datetime:
+    return now or timezone.now()
+
+
+# --- validation ----------------------------------------------------------------------------
+
+
+def _evaluate(
+    key: LicenseKey, *, now: datetime, fingerprint: str | None, entitlements: Sequence[str]
+) -> tuple[str, str]:
+    code = key.state(now)
+    if code not in VALID_CODES:
+        return code, DETAILS[code]
+    missing = sorted(set(entitlements) - set(key.license.plan.entitlements))
+    if missing:
+        return ValidationCode.ENTITLEMENTS_MISSING, f"The plan lacks: {', '.join(missing)}."
+    if fingerprint:
+        rank = key.device_rank
+        if rank is None:
+            return ValidationCode.DEVICE_NOT_ACTIVATED, DETAILS[ValidationCode.DEVICE_NOT_ACTIVATED]
+        if rank > key.license.max_devices_per_key:
+            return ValidationCode.TOO_MANY_DEVICES, (
+                f"This key has {key.devices_used} active devices and the plan allows "
+                f"{key.license.max_devices_per_key}; deactivate one."
+            )
+    return code, DETAILS[code]
+
+
+def _token(key: LicenseKey, *, code: str, now: datetime, fingerprint: str | None, nonce: str | None) -> str:
+    license_ = key.license
+    ttl_end = now + timedelta(seconds=settings.LICENSE_TOKEN_TTL_SECONDS)
+    ends_at = license_.ends_at
+    expires_at = min(ttl_end, ends_at) if ends_at else ttl_end
+    claims = {
+        "sub": str(key.public_id),
+        "license": str(license_.public_id),
+        "key": key.prefix,
+        "user": str(key.holder.public_id),
+        "plan": license_.plan.slug,
+        "access_level": license_.plan.access_level,
+        "entitlements": list(license_.plan.entitlements),
+        "fingerprint": fingerprint,
+        "grace": code == ValidationCode.GRACE,
+        "grace_ends_at": int(license_.grace_ends_at.timestamp())
+        if code == ValidationCode.GRACE and license_.grace_ends_at
+        else None,
+    }
+    if nonce:
+        claims["nonce"] = nonce
+    return tokens.issue(claims, expires_at=expires_at)
+
+
+def _lookup(key: str, *, now: datetime, fingerprint: str | None) -> LicenseKey | None:
+    return LicenseKey.objects.for_key(key).with_validation_facts(now=now, fingerprint=fingerprint).first()
+
+
+def license_validate(
+    *,
+    key: str,
+    fingerprint: str | None = None,
+    entitlements: Sequence[str] = (),
+    nonce: str | None = None,
+    ip: str | None = None,
+    now: datetime | None = None,
+) -> Outcome:
+    """Check a key the way the app asks; one read query, at most one write."""
+    now = _now(now)
+    row = _lookup(key, now=now, fingerprint=fingerprint)
+    if row is None:
+        code = ValidationCode.NOT_FOUND
+        return Outcome(code=code, detail=DETAILS[code], checked_at=now, fingerprint=fingerprint, nonce=nonce)
+    code, detail = _evaluate(row, now=now, fingerprint=fingerprint, entitlements=entitlements)
+    _record_validation(row, code=code, fingerprint=fingerprint, ip=ip, now=now)
+    token = (
+        _token(row, code=code, now=now, fingerprint=fingerprint, nonce=nonce) if code in VALID_CODES else None
+    )
+    return Outcome(
+        code=code,
+        detail=detail,
+        checked_at=now,
+        key=row,
+        seats_used=row.seats_used,
+        devices_used=row.devices_used,
+        fingerprint=fingerprint,
+        nonce=nonce,
+        token=token,
+    )
+
+
+def _pending_key(key_id: int) -> str:
+    return f"licensing:pending-validations:{key_id}"
+
+
+def _gate_key(key_id: int) -> str:
+    return f"licensing:last-recorded:{key_id}"
+
+
+def _record_validation(
+    key: LicenseKey, *, code: str, fingerprint: str | None, ip: str | None, now: datetime
+) -> None:
+    """Count the validation; write (one statement) at most once per interval per key."""
+    if cache.add(_gate_key(key.pk), 1, timeout=settings.LICENSE_TOUCH_INTERVAL_SECONDS):
+        pending_key = _pending_key(key.pk)
+        pending = cache.get(pending_key) or 0
+        if pending:
+            cache.decr(pending_key, pending)
+        _write_validation(key, code=code, fingerprint=fingerprint, ip=ip, now=now, count=1 + pending)
+        return
+    pending_key = _pending_key(key.pk)
+    try:
+        cache.incr(pending_key)
+    except ValueError:
+        if not cache.add(pending_key, 1, timeout=86400):
+            cache.incr(pending_key)
+
+
+def _write_validation(
+    key: LicenseKey, *, code: str, fingerprint: str | None, ip: str | None, now: datetime, count: int
+) -> None:
+    day = timezone.localdate(now)
+    if connection.vendor != "postgresql":
+        # SQLite (make run) has no data-modifying CTEs; three statements are fine there.
+        LicenseKey.objects.filter(pk=key.pk).update(last_validated_at=now)
+        usage, _ = UsageDaily.objects.get_or_create(key=key, day=day, feature=UsageDaily.VALIDATIONS)
+        UsageDaily.objects.filter(pk=usage.pk).update(count=F("count") + count)
+        ValidationEvent.objects.create(
+            key=key, code=code, fingerprint=fingerprint or "", ip=ip, created_at=now
+        )
+        return
+    sql = f"""
+        WITH touched AS (
+            UPDATE {LicenseKey._meta.db_table} SET last_validated_at = %s WHERE id = %s
+        ), counted AS (
+            INSERT INTO {UsageDaily._meta.db_table} (key_id, day, feature, count) VALUES (%s, %s, %s, %s)
+            ON CONFLICT (key_id, day, feature)
+            DO UPDATE SET count = {UsageDaily._meta.db_table}.count + EXCLUDED.count
+        )
+        INSERT INTO {ValidationEvent._meta.db_table} (key_id, code, fingerprint, ip, created_at)
+        VALUES (%s, %s, %s, %s, %s)
+    """
+    params = [
+        now,
+        key.pk,
+        key.pk,
+        day,
+        UsageDaily.VALIDATIONS,
+        count,
+        key.pk,
+        code,
+        fingerprint or "",
+        ip,
+        now,
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
+# --- devices -------------------------------------------------------------------------------
+
+
+def device_activate(
+    *,
+    key: str,
+    fingerprint: str,
+    name: str = "",
+    platform: str = "",
+    app_version: str = "",
+    ip: str | None = None,
+    now: datetime | None = None,
+) -> Outcome:
+    """Activate a device on a key; activating an already active fingerprint is a no-op success.
+
+    The key row is locked for the check-then-insert, so concurrent activations cannot pass
+    the plan's device limit; the (key, fingerprint) unique constraint backs it up.
+    """
+    now = _now(now)
+    with transaction.atomic():
+        row = (
+            LicenseKey.objects.for_key(key)
+            .select_related("license__plan", "holder")
+            .select_for_update(of=("self",))
+            .first()
+        )
+        if row is None:
+            code = ValidationCode.NOT_FOUND
+            return Outcome(code=code, detail=DETAILS[code], checked_at=now, fingerprint=fingerprint)
+        code = row.state(now)
+        if code not in VALID_CODES:
+            return Outcome(code=code, detail=DETAILS[code], checked_at=now, key=row, fingerprint=fingerprint)
+        limit = row.license.max_devices_per_key
+        device = Device.objects.filter(key=row, fingerprint=fingerprint).first()
+        counting = Device.objects.filter(key=row).counting(now)
+        is_counted = device is not None and device.last_heartbeat_at >= now - timedelta(
+            days=settings.LICENSE_DEVICE_STALE_DAYS
+        )
+        used = counting.count()
+        if not is_counted and used >= limit:
+            return Outcome(
+                code=ValidationCode.TOO_MANY_DEVICES,
+                detail=f"This key already has {used} of {limit} devices; deactivate one first.",
+                checked_at=now,
+                key=row,
+                devices_used=used,
+                fingerprint=fingerprint,
+            )
+        created = device is None
+        if created:
+            device = Device.objects.create(
+                key=row,
+                fingerprint=fingerprint,
+                name=name,
+                platform=platform,
+                app_version=app_version,
+                first_seen_at=now,
+                last_heartbeat_at=now,
+                last_ip=ip,
+            )
+            used += 1
+        else:
+            device.name = name or device.name
+            device.platform = platform or device.platform
+            device.app_version = app_version or device.app_version
+            device.last_heartbeat_at = now
+            device.last_ip = ip or device.last_ip
+            if not is_counted:
+                # A stale device coming back is a new activation: it goes to the back of the queue.
+                device.first_seen_at = now
+                used += 1
+            device.save()
+    logger.info("Device %s activated on key %s.", device.public_id, row.masked)
+    return Outcome(
+        code=code,
+        detail=DETAILS[code],
+        checked_at=now,
+        key=row,
+        devices_used=used,
+        seats_used=row.license.keys.active().count(),
+        fingerprint=fingerprint,
+        token=_token(row, code=code, now=now, fingerprint=fingerprint, nonce=None),
+        device=device,
+        created=created or not is_counted,
+    )
+
+
+def device_deactivate(*, key: str, fingerprint: str, now: datetime | None = None) -> Outcome:
+    """Remove a device from a key. Allowed whatever the license state, so a slot can always be freed."""
+    now = _now(now)
+    row = LicenseKey.objects.for_key(key).select_related("license__plan", "holder").first()
+    if row is None:
+        code = ValidationCode.NOT_FOUND
+        return Outcome(code=code, detail=DETAILS[code], checked_at=now, fingerprint=fingerprint)
+    deleted, _ = Device.objects.filter(key=row, fingerprint=fingerprint).delete()
+    if not deleted:
+        return Outcome(
+            code=ValidationCode.DEVICE_NOT_ACTIVATED,
+            detail=DETAILS[ValidationCode.DEVICE_NOT_ACTIVATED],
+            checked_at=now,
+            key=row,
+            fingerprint=fingerprint,
+        )
+    return Outcome(
+        code="DEACTIVATED",
+        detail="The device was deactivated.",
+        checked_at=now,
+        key=row,
+        devices_used=Device.objects.filter(key=row).counting(now).count(),
+        fingerprint=fingerprint,
+    )
+
+
+def device_heartbeat(
+    *,
+    key: str,
+    fingerprint: str,
+    app_version: str = "",
+    entitlements: Sequence[str] = (),
+    nonce: str | None = None,
+    ip: str | None = None,
+    now: datetime | None = None,
+) -> Outcome:
+    """A validation that also keeps the device counted while the license is good.
+
+    A stale or unknown device gets DEVICE_NOT_ACTIVATED and must activate again.
+    """
+    outcome = license_validate(
+        key=key, fingerprint=fingerprint, entitlements=entitlements, nonce=nonce, ip=ip, now=now
+    )
+    if outcome.valid:
+        changes = {"last_heartbeat_at": outcome.checked_at}
+        if ip:
+            changes["last_ip"] = ip
+        if app_version:
+            changes["app_version"] = app_version
+        Device.objects.filter(key=outcome.key, fingerprint=fingerprint).update(**changes)
+    return outcome
+
+
+def device_cull_stale(*, now: datetime | None = None) -> int:
+    """Delete devices whose last heartbeat is older than the stale window; returns how many."""
+    deleted, _ = Device.objects.stale(_now(now)).delete()
+    return deleted
+
+
+# --- usage ---------------------------------------------------------------------------------
+
+
+def usage_report(
+    *, key: str, fingerprint: str, feature: str, count: int = 1, now: datetime | None = None
+) -> Outcome:
+    """Add `count` uses of `feature` to today's counter for the key, from an active device."""
+    now = _now(now)
+    row = _lookup(key, now=now, fingerprint=fingerprint)
+    if row is None:
+        code = ValidationCode.NOT_FOUND
+        return Outcome(code=code, detail=DETAILS[code], checked_at=now, fingerprint=fingerprint)
+    code = row.state(now)
+    if code in VALID_CODES and row.device_rank is None:
+        code = ValidationCode.DEVICE_NOT_ACTIVATED
+    if code not in VALID_CODES:
+        return Outcome(code=code, detail=DETAILS[code], checked_at=now, key=row, fingerprint=fingerprint)
+    day = timezone.localdate(now)
+    updated = UsageDaily.objects.filter(key=row, day=day, feature=feature).update(count=F("count") + count)
+    if not updated:
+        try:
+            with transaction.atomic():
+                UsageDaily.objects.create(key=row, day=day, feature=feature, count=count)
+        except IntegrityError:
+            UsageDaily.objects.filter(key=row, day=day, feature=feature).update(count=F("count") + count)
+    return Outcome(
+        code="RECORDED",
+        detail=f"Recorded {count} use(s) of {feature}.",
+        checked_at=now,
+        key=row,
+        fingerprint=fingerprint,
+        extra={"feature": feature, "count": count, "day": day.isoformat()},
+    )
+
+
+# --- issuing and staff actions ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key: LicenseKey
+    plaintext: str
+
+
+def license_key_issue(*, license: License, holder: User) -> IssuedKey:
+    """Create a key for `holder` on `license`. The plaintext is returned once and never stored."""
+    plaintext = keys.generate()
+    key = LicenseKey.objects.create(
+        license=license,
+        holder=holder,
+        digest=keys.digest(plaintext),
+        encrypted_key=keys.encrypt(plaintext),
+        prefix=keys.public_prefix(plaintext),
+    )
+    return IssuedKey(key=key, plaintext=plaintext)
+
+
+@transaction.atomic
+def license_issue(
+    *,
+    owner: User,
+    plan: Plan,
+    expires_at: datetime | None = None,
+    seats: int | None = None,
+    stripe_subscription_id: str | None = None,
+    status: str = LicenseStatus.ACTIVE,
+) -> IssuedKey:
+    """A license with the owner's key. Without a subscription it is a comp license."""
+    if seats is not None and seats < 1:
+        raise LicensingError("A license needs at least one seat.")
+    license_ = License.objects.create(
+        owner=owner,
+        plan=plan,
+        expires_at=expires_at,
+        seats=seats,
+        stripe_subscription_id=stripe_subscription_id,
+        status=status,
+    )
+    return license_key_issue(license=license_, holder=owner)
+
+
+@transaction.atomic
+def license_key_revoke(*, key: LicenseKey, reason: str, now: datetime | None = None) -> LicenseKey:
+    """Revoke one key (e.g. a removed team member's); its devices go with it."""
+    key = LicenseKey.objects.select_for_update().get(pk=key.pk)
+    if key.status == LicenseKeyStatus.REVOKED:
+        raise LicensingError(f"Key {key.masked} is already revoked.")
+    key.status = LicenseKeyStatus.REVOKED
+    key.revoked_at = _now(now)
+    key.revoked_reason = reason
+    key.save(update_fields=["status", "revoked_at", "revoked_reason"])
+    key.devices.all().delete()
+    cache.delete(_gate_key(key.pk))
+    return key
+
+
+@transaction.atomic
+def license_revoke(
+    *, license: License, reason: str, by: User | None = None, now: datetime | None = None
+) -> License:
+    """Revoke a license for good: every key stops working and no webhook brings it back."""
+    license_ = License.objects.select_for_update().get(pk=license.pk)
+    if license_.revoked_at:
+        raise LicensingError("This license is already revoked.")
+    if not reason.strip():
+        raise LicensingError("A reason is required.")
+    license_.revoked_at = _now(now)
+    license_.revoked_reason = reason
+    license_.revoked_by = by
+    license_.save(update_fields=["revoked_at", "revoked_reason", "revoked_by", "updated_at"])
+    _forget_outcomes(license_)
+    return license_
+
+
+@transaction.atomic
+def license_suspend(
+    *, license: License, reason: str, by: User | None = None, now: datetime | None = None
+) -> License:
+    """Suspend a license until staff reinstate it; webhooks do not lift a suspension."""
+    license_ = License.objects.select_for_update().get(pk=license.pk)
+    if license_.revoked_at:
+        raise LicensingError("This license is revoked; a revoked license cannot be suspended.")
+    if license_.suspended_at:
+        raise LicensingError("This license is already suspended.")
+    if not reason.strip():
+        raise LicensingError("A reason is required.")
+    license_.suspended_at = _now(now)
+    license_.suspended_reason = reason
+    license_.suspended_by = by
+    license_.save(update_fields=["suspended_at", "suspended_reason", "suspended_by", "updated_at"])
+    _forget_outcomes(license_)
+    return license_
+
+
+@transaction.atomic
+def license_reinstate(*, license: License) -> License:
+    """Lift a suspension. Revocation is final: issue a new license instead."""
+    license_ = License.objects.select_for_update().get(pk=license.pk)
+    if license_.revoked_at:
+        raise LicensingError("This license is revoked; revocation cannot be undone. Issue a new license.")
+    if not license_.suspended_at:
+        raise LicensingError("This license is not suspended.")
+    license_.suspended_at = None
+    license_.suspended_reason = ""
+    license_.suspended_by = None
+    license_.save(update_fields=["suspended_at", "suspended_reason", "suspended_by", "updated_at"])
+    _forget_outcomes(license_)
+    return license_
+
+
+def _forget_outcomes(license_: License) -> None:
+    """So the next validation of each key logs the new outcome at once."""
+    cache.delete_many([_gate_key(pk) for pk in license_.keys.values_list("pk", flat=True)])
