@@ -45,8 +45,9 @@ KEYRING_FORMAT = 1
 # A worker may still sign with the old key for an instant after a rotation, and clocks drift:
 # keep a retired key published this much longer than the longest token it can have signed.
 ROTATION_MARGIN = timedelta(minutes=5)
-# Clients refetch the JWKS when they meet an unknown kid, so an hour of caching is safe.
-JWKS_MAX_AGE = 3600
+# Clients refetch the JWKS when a token names a kid they lack; caches hold it at most this long
+# after a rotation, so a new key is visible within the same margin that old keys are kept.
+JWKS_MAX_AGE = 300
 RESERVED_CLAIMS = frozenset({"iss", "iat", "exp", "nbf"})
 
 
@@ -357,10 +358,6 @@ def issue(claims: dict[str, Any], *, expires_at: datetime) -> str:
 
 def jwks() -> dict[str, list[dict[str, str]]]:
     """The public keys clients may meet in tokens: the active key and retired ones still published."""
-    return _published_jwks()
-
-
-def _published_jwks() -> dict[str, list[dict[str, str]]]:
     now = datetime.now(UTC)
     return {"keys": [key.public_jwk() for key in current_keyring().published(now)]}
 
@@ -370,7 +367,6 @@ def verify(token: str, *, jwks: dict[str, Any] | None = None) -> dict[str, Any]:
 
     ``jwks`` defaults to this server's published keys; pass a stored JWKS to verify as a client would.
     """
-    keyset = jwks if jwks is not None else _published_jwks()
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError as exc:
@@ -379,31 +375,44 @@ def verify(token: str, *, jwks: dict[str, Any] | None = None) -> dict[str, Any]:
     if header.get("alg") != ALGORITHM:
         raise InvalidToken(f"algorithm {header.get('alg')!r} is not allowed")
     kid = header.get("kid")
-    jwk_data = next(
-        (
-            item
-            for item in keyset.get("keys", [])
-            if isinstance(item, dict) and item.get("kid") == kid and isinstance(kid, str)
-        ),
-        None,
-    )
-    if jwk_data is None:
-        raise InvalidToken("unknown kid")
-    if jwk_data.get("kty") != "OKP" or jwk_data.get("crv") != "Ed25519":
-        raise InvalidToken("the key for this kid is not an Ed25519 key")
+    key = _published_key(kid) if jwks is None else _key_from_jwks(jwks, kid)
     try:
-        key = jwt.PyJWK(jwk_data, algorithm=ALGORITHM)
         return jwt.decode(
             token,
             key,
             algorithms=[ALGORITHM],
             issuer=settings.SITE_URL,
-            options={"require": ["exp", "iat", "iss"]},
+            # iat is only informative: a web instance whose clock runs a second ahead must not
+            # make its tokens "not yet valid" on another. exp stays strict.
+            options={"require": ["exp", "iat", "iss"], "verify_iat": False},
         )
     except jwt.ExpiredSignatureError as exc:
         raise TokenExpired("token has expired") from exc
-    except (jwt.InvalidTokenError, jwt.PyJWKError) as exc:
+    except jwt.InvalidTokenError as exc:
         raise InvalidToken(str(exc)) from exc
+
+
+def _published_key(kid: Any) -> Ed25519PublicKey:
+    now = datetime.now(UTC)
+    for key in current_keyring().keys:
+        if key.kid == kid and key.is_published(now):
+            return key.public_key
+    raise InvalidToken("unknown kid")
+
+
+def _key_from_jwks(keyset: Any, kid: Any) -> jwt.PyJWK:
+    keys = keyset.get("keys") if isinstance(keyset, dict) else None
+    if not isinstance(keys, list):
+        raise InvalidToken('the JWKS has no "keys" list')
+    jwk_data = next((item for item in keys if isinstance(item, dict) and item.get("kid") == kid), None)
+    if jwk_data is None:
+        raise InvalidToken("unknown kid")
+    if jwk_data.get("kty") != "OKP" or jwk_data.get("crv") != "Ed25519":
+        raise InvalidToken("the key for this kid is not an Ed25519 key")
+    try:
+        return jwt.PyJWK(jwk_data, algorithm=ALGORITHM)
+    except jwt.PyJWTError as exc:
+        raise InvalidToken("the key for this kid is not a usable Ed25519 JWK") from exc
 
 
 @require_safe

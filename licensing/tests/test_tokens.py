@@ -105,9 +105,41 @@ def test_a_client_verifies_offline_with_plain_pyjwt_and_the_jwks_endpoint(keyrin
     # What docs/README-tokens.md tells app developers to do, with no server code involved.
     keys = {key.key_id: key for key in jwt.PyJWKSet.from_dict(published).keys}
     signing_key = keys[jwt.get_unverified_header(token)["kid"]]
-    claims = jwt.decode(token, signing_key, algorithms=["EdDSA"], issuer=settings.SITE_URL)
+    claims = jwt.decode(
+        token,
+        signing_key,
+        algorithms=["EdDSA"],
+        issuer=settings.SITE_URL,
+        leeway=300,
+        options={"require": ["exp", "iat", "iss"]},
+    )
 
     assert claims["license"] == "lic-1"
+
+
+def test_the_client_snippet_in_the_docs_verifies_offline(keyring_path, client, settings, tmp_path):
+    readme = (ROOT / "docs" / "README-tokens.md").read_text()
+    snippet = readme.split("```python\n", 1)[1].split("```", 1)[0]
+    namespace: dict = {}
+    exec(compile(snippet, "README-tokens.md", "exec"), namespace)
+    namespace["ISSUER"] = settings.SITE_URL
+    namespace["JWKS_FILE"] = tmp_path / "jwks.json"
+    namespace["JWKS_FILE"].write_bytes(client.get("/.well-known/jwks.json").content)
+    token = tokens.issue(CLAIMS, expires_at=in_days(1))
+
+    assert namespace["verify_offline"](token)["entitlements"] == ["core"]
+    rotate()
+    with pytest.raises(jwt.InvalidTokenError, match="refresh_jwks"):
+        namespace["verify_offline"](tokens.issue(CLAIMS, expires_at=in_days(1)))
+
+
+def test_a_token_from_an_instance_whose_clock_runs_ahead_verifies(keyring_path):
+    active = tokens.current_keyring().active
+    claims = payload_of(tokens.issue(CLAIMS, expires_at=in_days(1)))
+    claims["iat"] += 30
+    token = jwt.encode(claims, active.private_key, algorithm="EdDSA", headers={"kid": active.kid})
+
+    assert tokens.verify(token)["sub"] == "user-1"
 
 
 def test_verify_accepts_a_stored_jwks(keyring_path):
@@ -257,6 +289,24 @@ def test_a_kid_known_to_nobody_is_reported_as_unknown(keyring_path):
 
     with pytest.raises(tokens.InvalidToken, match="unknown kid"):
         tokens.verify(token)
+
+
+@pytest.mark.parametrize(
+    "keyset",
+    [
+        {},
+        {"keys": None},
+        {"keys": [{"kty": "oct", "k": "c2VjcmV0", "kid": "KID"}]},
+        {"keys": [{"kty": "OKP", "crv": "Ed448", "x": "AAAA", "kid": "KID"}]},
+        {"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "AAAA", "kid": "KID"}]},
+    ],
+)
+def test_a_stored_jwks_without_a_usable_ed25519_key_for_the_kid_fails(keyring_path, keyset):
+    token = tokens.issue(CLAIMS, expires_at=in_days(1))
+    keyset = json.loads(json.dumps(keyset).replace("KID", tokens.current_keyring().active.kid))
+
+    with pytest.raises(tokens.InvalidToken):
+        tokens.verify(token, jwks=keyset)
 
 
 def test_a_token_from_another_issuer_fails(keyring_path, settings):
@@ -555,7 +605,7 @@ def test_the_jwks_endpoint_publishes_public_keys_with_a_cache_header(keyring_pat
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     assert "public" in response["Cache-Control"]
-    assert "max-age=3600" in response["Cache-Control"]
+    assert "max-age=300" in response["Cache-Control"]
     [key] = response.json()["keys"]
     assert key == {
         "kty": "OKP",
