@@ -14,6 +14,7 @@ urlpatterns = [
     path("pricing/", billing_views.pricing, name="pricing"),
     path("billing/", include("billing.urls")),
     path("accounts/", include("allauth.urls")),
+    path("account/", include("accounts.urls")),
     path("admin/", admin.site.urls),
     path(".well-known/jwks.json", jwks_view, name="jwks"),
     path("", include("licensing.urls")),
