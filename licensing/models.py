@@ -238,9 +238,6 @@ class DeviceQuerySet(models.QuerySet):
         """Devices that count against the limit: a heartbeat within the stale window."""
         return self.filter(last_heartbeat_at__gte=stale_cutoff(now))
 
-    def stale(self, now: datetime | None = None):
-        return self.filter(last_heartbeat_at__lt=stale_cutoff(now))
-
 
 class Device(models.Model):
     public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)

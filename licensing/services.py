@@ -368,9 +368,10 @@ def device_heartbeat(
     return outcome
 
 
-def device_cull_stale(*, now: datetime | None = None) -> int:
-    """Delete devices whose last heartbeat is older than the stale window; returns how many."""
-    deleted, _ = Device.objects.stale(_now(now)).delete()
+def device_cull_stale(*, days: int | None = None, now: datetime | None = None) -> int:
+    """Delete devices without a heartbeat for `days` (default LICENSE_DEVICE_STALE_DAYS); returns how many."""
+    window = timedelta(days=days if days is not None else settings.LICENSE_DEVICE_STALE_DAYS)
+    deleted, _ = Device.objects.filter(last_heartbeat_at__lt=_now(now) - window).delete()
     return deleted
 
 

@@ -22,6 +22,7 @@ class LicenseKeyFactory(factory.django.DjangoModelFactory):
     class Meta:
         model = LicenseKey
         exclude = ["plaintext"]
+        skip_postgeneration_save = True
 
     license = factory.SubFactory(LicenseFactory)
     holder = factory.LazyAttribute(lambda o: o.license.owner)

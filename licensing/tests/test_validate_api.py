@@ -1,0 +1,307 @@
+from datetime import timedelta
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from accounts.tests.factories import UserFactory
+from licensing import keys, services, tokens
+from licensing.models import LicenseStatus, UsageDaily, ValidationEvent
+from licensing.tests.factories import DeviceFactory, LicenseFactory, LicenseKeyFactory
+
+URL = "/api/v1/licenses/validate"
+
+
+def validate(client, **body):
+    return client.post(URL, body, content_type="application/json")
+
+
+def test_a_valid_key_answers_valid_with_license_user_plan_and_token(client, license_key):
+    response = validate(client, key=license_key.plaintext, nonce="n-1")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["valid"] is True
+    assert body["code"] == "VALID"
+    assert body["nonce"] == "n-1"
+    assert body["ts"]
+    assert body["user"] == {
+        "id": str(license_key.holder.public_id),
+        "email": license_key.holder.email,
+        "name": license_key.holder.name,
+    }
+    assert body["plan"] == {"slug": "solo", "name": "Solo", "access_level": "solo", "entitlements": ["core"]}
+    assert body["license"]["status"] == "active"
+    assert body["license"]["seats"] == 1
+    assert body["license"]["seats_used"] == 1
+    assert body["license"]["devices"] == 0
+    assert body["license"]["max_devices"] == 2
+    claims = tokens.verify(body["token"])
+    assert claims["sub"] == str(license_key.public_id)
+    assert claims["license"] == str(license_key.license.public_id)
+    assert claims["user"] == str(license_key.holder.public_id)
+    assert claims["plan"] == "solo"
+    assert claims["entitlements"] == ["core"]
+    assert claims["grace"] is False
+    assert claims["nonce"] == "n-1"
+
+
+def test_the_alias_path_answers_the_same(client, license_key):
+    response = client.post(
+        "/validate-license", {"key": license_key.plaintext}, content_type="application/json"
+    )
+    assert response.status_code == 200
+    assert response.json()["code"] == "VALID"
+
+
+def test_a_key_is_accepted_in_any_spelling(client, license_key):
+    sloppy = license_key.plaintext.lower().replace("-", " ")
+    assert validate(client, key=sloppy).json()["code"] == "VALID"
+
+
+def test_an_unknown_well_formed_key_is_not_found(client, db):
+    response = validate(client, key=keys.generate(), nonce="abc")
+    assert response.status_code == 200
+    body = response.json()
+    assert body == {
+        "valid": False,
+        "code": "NOT_FOUND",
+        "detail": "No such license key.",
+        "ts": body["ts"],
+        "nonce": "abc",
+        "token": None,
+        "license": None,
+        "user": None,
+        "plan": None,
+    }
+
+
+def test_a_key_with_a_typo_is_a_field_error(client, license_key):
+    key = license_key.plaintext
+    typo = key[:-1] + ("0" if key[-1] != "0" else "1")
+    response = validate(client, key=typo)
+    assert response.status_code == 400
+    assert response.json()["errors"]["key"] == [
+        "This license key has a typo: its check character does not match."
+    ]
+    assert typo not in response.content.decode()
+
+
+def test_a_revoked_key_is_revoked(client, license_key):
+    services.license_key_revoke(key=license_key, reason="left the team")
+    assert validate(client, key=license_key.plaintext).json()["code"] == "REVOKED"
+
+
+def test_a_revoked_license_is_revoked_even_when_also_suspended(client, license_key):
+    services.license_suspend(license=license_key.license, reason="chargeback")
+    assert validate(client, key=license_key.plaintext).json()["code"] == "SUSPENDED"
+    license_key.license.refresh_from_db()
+    license_key.license.revoked_at = timezone.now()
+    license_key.license.save()
+    body = validate(client, key=license_key.plaintext).json()
+    assert body["code"] == "REVOKED"
+    assert body["valid"] is False
+    assert body["token"] is None
+    assert body["license"]["status"] == "revoked"
+
+
+def test_a_suspended_license_outranks_expiry(client, license_key):
+    license_ = license_key.license
+    license_.expires_at = timezone.now() - timedelta(days=1)
+    license_.save()
+    services.license_suspend(license=license_, reason="fraud check")
+    assert validate(client, key=license_key.plaintext).json()["code"] == "SUSPENDED"
+
+
+def test_an_expired_license_outranks_inactive(client, license_key):
+    license_ = license_key.license
+    license_.expires_at = timezone.now() - timedelta(seconds=1)
+    license_.status = LicenseStatus.INACTIVE
+    license_.save()
+    body = validate(client, key=license_key.plaintext).json()
+    assert body["code"] == "EXPIRED"
+    assert body["license"]["status"] == "expired"
+
+
+def test_an_unpaid_or_canceled_license_is_inactive(client, license_key):
+    license_key.license.status = LicenseStatus.INACTIVE
+    license_key.license.save()
+    assert validate(client, key=license_key.plaintext).json()["code"] == "INACTIVE"
+
+
+def test_inactive_outranks_missing_entitlements(client, license_key):
+    license_key.license.status = LicenseStatus.INACTIVE
+    license_key.license.save()
+    assert validate(client, key=license_key.plaintext, entitlements=["sso"]).json()["code"] == "INACTIVE"
+
+
+def test_all_requested_entitlements_must_be_in_the_plan(client, license_key):
+    assert validate(client, key=license_key.plaintext, entitlements=["core"]).json()["code"] == "VALID"
+    body = validate(client, key=license_key.plaintext, entitlements=["core", "sso"]).json()
+    assert body["code"] == "ENTITLEMENTS_MISSING"
+    assert body["valid"] is False
+    assert "sso" in body["detail"]
+
+
+def test_missing_entitlements_outrank_an_unknown_device(client, license_key):
+    body = validate(client, key=license_key.plaintext, entitlements=["sso"], fingerprint="nope").json()
+    assert body["code"] == "ENTITLEMENTS_MISSING"
+
+
+def test_a_fingerprint_that_is_not_activated_is_reported(client, license_key):
+    body = validate(client, key=license_key.plaintext, fingerprint="unknown-device").json()
+    assert body["code"] == "DEVICE_NOT_ACTIVATED"
+    assert body["valid"] is False
+
+
+def test_an_activated_fingerprint_is_valid_and_bound_into_the_token(client, license_key):
+    DeviceFactory(key=license_key, fingerprint="laptop-1")
+    body = validate(client, key=license_key.plaintext, fingerprint="laptop-1").json()
+    assert body["code"] == "VALID"
+    assert body["license"]["devices"] == 1
+    assert tokens.verify(body["token"])["fingerprint"] == "laptop-1"
+
+
+def test_a_stale_device_counts_as_not_activated(client, license_key, settings):
+    old = timezone.now() - timedelta(days=settings.LICENSE_DEVICE_STALE_DAYS + 1)
+    DeviceFactory(key=license_key, fingerprint="old-pc", first_seen_at=old, last_heartbeat_at=old)
+    body = validate(client, key=license_key.plaintext, fingerprint="old-pc").json()
+    assert body["code"] == "DEVICE_NOT_ACTIVATED"
+    assert body["license"]["devices"] == 0
+
+
+def test_devices_beyond_the_limit_after_a_downgrade_are_too_many_and_the_earliest_keep_working(
+    client, license_key
+):
+    now = timezone.now()
+    for i in range(3):
+        DeviceFactory(key=license_key, fingerprint=f"pc-{i}", first_seen_at=now - timedelta(hours=3 - i))
+    assert validate(client, key=license_key.plaintext, fingerprint="pc-0").json()["code"] == "VALID"
+    assert validate(client, key=license_key.plaintext, fingerprint="pc-1").json()["code"] == "VALID"
+    body = validate(client, key=license_key.plaintext, fingerprint="pc-2").json()
+    assert body["code"] == "TOO_MANY_DEVICES"
+    assert body["valid"] is False
+    assert body["license"]["devices"] == 3
+
+
+def test_too_many_devices_outranks_grace(client, license_key):
+    license_ = license_key.license
+    license_.status = LicenseStatus.GRACE
+    license_.grace_ends_at = timezone.now() + timedelta(days=3)
+    license_.save()
+    now = timezone.now()
+    for i in range(3):
+        DeviceFactory(key=license_key, fingerprint=f"pc-{i}", first_seen_at=now - timedelta(hours=3 - i))
+    assert (
+        validate(client, key=license_key.plaintext, fingerprint="pc-2").json()["code"] == "TOO_MANY_DEVICES"
+    )
+
+
+def test_a_past_due_license_within_grace_is_valid_with_grace(client, license_key):
+    license_ = license_key.license
+    license_.status = LicenseStatus.GRACE
+    license_.expires_at = timezone.now() - timedelta(days=1)
+    license_.grace_ends_at = timezone.now() + timedelta(hours=2)
+    license_.save()
+    body = validate(client, key=license_key.plaintext).json()
+    assert body["code"] == "GRACE"
+    assert body["valid"] is True
+    assert body["license"]["status"] == "grace"
+    claims = tokens.verify(body["token"])
+    assert claims["grace"] is True
+    assert claims["exp"] <= int(license_.grace_ends_at.timestamp())
+
+
+def test_a_past_due_license_after_its_grace_is_expired(client, license_key):
+    license_ = license_key.license
+    license_.status = LicenseStatus.GRACE
+    license_.expires_at = timezone.now() - timedelta(days=8)
+    license_.grace_ends_at = timezone.now() - timedelta(days=1)
+    license_.save()
+    assert validate(client, key=license_key.plaintext).json()["code"] == "EXPIRED"
+
+
+def test_the_token_never_outlives_the_license(client, license_key):
+    license_key.license.expires_at = timezone.now() + timedelta(minutes=5)
+    license_key.license.save()
+    claims = tokens.verify(validate(client, key=license_key.plaintext).json()["token"])
+    assert claims["exp"] <= int(license_key.license.expires_at.timestamp())
+
+
+def test_a_license_without_end_gets_a_token_for_the_configured_lifetime(client, license_key, settings):
+    license_key.license.expires_at = None
+    license_key.license.save()
+    settings.LICENSE_TOKEN_TTL_SECONDS = 600
+    claims = tokens.verify(validate(client, key=license_key.plaintext).json()["token"])
+    assert claims["exp"] - claims["iat"] == 600
+
+
+def test_team_keys_report_the_seats_in_use(client, team_plan):
+    license_ = LicenseFactory(plan=team_plan)
+    owner_key = LicenseKeyFactory(license=license_)
+    LicenseKeyFactory(license=license_, holder=UserFactory())
+    body = validate(client, key=owner_key.plaintext).json()
+    assert body["license"]["seats"] == 5
+    assert body["license"]["seats_used"] == 2
+    assert body["license"]["max_devices"] == 3
+
+
+def test_validation_needs_no_session_and_no_csrf_token(license_key):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(URL, {"key": license_key.plaintext}, content_type="application/json")
+    assert response.status_code == 200
+    assert "Set-Cookie" not in response.headers
+
+
+def test_validate_answers_only_post(client, license_key):
+    response = client.get(URL)
+    assert response.status_code == 405
+    assert response.json()["code"] == "METHOD_NOT_ALLOWED"
+
+
+@pytest.mark.parametrize("fingerprint", [None, "laptop-1"])
+def test_validate_takes_one_query_and_at_most_one_write(
+    client, license_key, django_assert_num_queries, fingerprint
+):
+    DeviceFactory(key=license_key, fingerprint="laptop-1")
+    body = {"key": license_key.plaintext, "entitlements": ["core"]}
+    if fingerprint:
+        body["fingerprint"] = fingerprint
+    with django_assert_num_queries(2):
+        assert client.post(URL, body, content_type="application/json").json()["code"] == "VALID"
+    with django_assert_num_queries(1):
+        assert client.post(URL, body, content_type="application/json").json()["code"] == "VALID"
+
+
+def test_an_unknown_key_takes_one_query_and_writes_nothing(client, db, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        assert validate(client, key=keys.generate()).json()["code"] == "NOT_FOUND"
+
+
+def test_last_validated_is_written_at_most_once_per_interval_and_counts_are_kept(
+    client, license_key, settings
+):
+    for _ in range(5):
+        validate(client, key=license_key.plaintext)
+    license_key.refresh_from_db()
+    first = license_key.last_validated_at
+    assert first is not None
+    assert ValidationEvent.objects.filter(key=license_key).count() == 1
+    assert UsageDaily.objects.get(key=license_key, feature=UsageDaily.VALIDATIONS).count == 1
+
+    # When the interval has passed, the next validation writes the calls counted in between too.
+    services.cache.delete(services._gate_key(license_key.pk))
+    validate(client, key=license_key.plaintext)
+    license_key.refresh_from_db()
+    assert license_key.last_validated_at > first
+    assert UsageDaily.objects.get(key=license_key, feature=UsageDaily.VALIDATIONS).count == 6
+    assert ValidationEvent.objects.filter(key=license_key).count() == 2
+
+
+def test_a_staff_action_is_logged_by_the_next_validation_at_once(client, license_key):
+    validate(client, key=license_key.plaintext)
+    services.license_suspend(license=license_key.license, reason="chargeback")
+    validate(client, key=license_key.plaintext)
+    assert list(ValidationEvent.objects.filter(key=license_key).values_list("code", flat=True)) == [
+        "SUSPENDED",
+        "VALID",
+    ]
