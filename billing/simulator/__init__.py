@@ -1,0 +1,11 @@
+"""A stateful simulator of the Stripe HTTP API, for tests and offline (`make run`) use.
+
+Framework-free at its core: `StripeSimulator` holds the state and the Stripe-side actions,
+`make_wsgi_app` serves the HTTP API and the hosted pages, `SimulatorServer` runs that app on
+loopback. It never runs with DEBUG off (see `server.py`). Usage: docs/README-stripe.md.
+"""
+
+from billing.simulator.core import SIMULATOR_API_KEY, StripeError, StripeSimulator
+from billing.simulator.server import SimulatorRefused, SimulatorServer
+
+__all__ = ["SIMULATOR_API_KEY", "SimulatorRefused", "SimulatorServer", "StripeError", "StripeSimulator"]
