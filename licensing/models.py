@@ -7,6 +7,7 @@ from django.db.models import Count, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
+from billing.models import Interval
 from licensing import keys
 
 
@@ -60,6 +61,9 @@ class License(models.Model):
     )
     grace_ends_at = models.DateTimeField(null=True, blank=True)
     cancel_at_period_end = models.BooleanField(default=False)
+    billing_interval = models.CharField(
+        max_length=10, choices=Interval.choices, default=Interval.MONTH, help_text="The subscription's period."
+    )
     suspended_at = models.DateTimeField(null=True, blank=True)
     suspended_reason = models.CharField(max_length=500, blank=True)
     suspended_by = models.ForeignKey(
