@@ -62,7 +62,10 @@ class License(models.Model):
     grace_ends_at = models.DateTimeField(null=True, blank=True)
     cancel_at_period_end = models.BooleanField(default=False)
     billing_interval = models.CharField(
-        max_length=10, choices=Interval.choices, default=Interval.MONTH, help_text="The subscription's period."
+        max_length=10,
+        choices=Interval.choices,
+        default=Interval.MONTH,
+        help_text="The subscription's period.",
     )
     suspended_at = models.DateTimeField(null=True, blank=True)
     suspended_reason = models.CharField(max_length=500, blank=True)

@@ -52,9 +52,7 @@ def test_the_ip_limit_counts_malformed_requests_too(client, db, settings):
     assert client.post(URL, b"junk", content_type="application/json").status_code == 429
 
 
-@pytest.mark.parametrize(
-    "path", ["activate", "deactivate", "heartbeat", "usage"]
-)
+@pytest.mark.parametrize("path", ["activate", "deactivate", "heartbeat", "usage"])
 def test_every_licensing_endpoint_is_rate_limited(client, license_key, settings, path):
     settings.LICENSE_RATE_LIMIT_IP = "1/m"
     body = {"key": license_key.plaintext, "fingerprint": "fp", "feature": "x"}
@@ -82,7 +80,9 @@ def test_a_limit_of_zero_switches_it_off(client, license_key, settings):
         assert validate(client, license_key.plaintext).status_code == 200
 
 
-@pytest.mark.parametrize(("text", "rate"), [("60/m", Rate(60, 60)), ("5/s", Rate(5, 1)), ("1000/hour", Rate(1000, 3600))])
+@pytest.mark.parametrize(
+    ("text", "rate"), [("60/m", Rate(60, 60)), ("5/s", Rate(5, 1)), ("1000/hour", Rate(1000, 3600))]
+)
 def test_rates_are_read_from_settings_text(text, rate):
     assert Rate.parse(text) == rate
 
