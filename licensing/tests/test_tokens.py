@@ -415,6 +415,35 @@ def test_a_rotation_by_another_process_reaches_this_one(keyring_path, settings):
     assert jwt.get_unverified_header(tokens.issue(CLAIMS, expires_at=in_days(1)))["kid"] == new_kid
 
 
+def test_concurrent_rotations_lose_no_key(keyring_path):
+    first_kid = tokens.current_keyring().active.kid
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "DEBUG": "1",
+        "DATABASE_URL": os.environ["DATABASE_URL"],
+        "DJANGO_SETTINGS_MODULE": "qualitybytes.settings",
+        "LICENSE_SIGNING_KEYS_FILE": str(keyring_path),
+    }
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "manage.py", "rotate_signing_key"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    outputs = [run.communicate(timeout=60) for run in runs]
+
+    assert [run.returncode for run in runs] == [0, 0, 0, 0], [err for _, err in outputs]
+    printed = {out.strip().rsplit(" ", 1)[-1] for out, _ in outputs}
+    published = {key["kid"] for key in tokens.jwks()["keys"]}
+    assert published == printed | {first_kid}
+    assert tokens.current_keyring().active.kid in printed
+
+
 # The command's bad input
 
 
@@ -566,6 +595,41 @@ def test_debug_creates_a_development_keyring_once(settings, tmp_path, caplog):
     assert "Generated a development token signing keyring" in caplog.text
     assert "PRIVATE KEY" not in caplog.text
     assert read_keyring(path)["keys"][0]["private_key"][40:80] not in caplog.text
+
+
+def test_processes_starting_together_share_one_development_keyring(tmp_path):
+    path = tmp_path / "var" / "signing-keys.json"
+    script = (
+        "import django; django.setup()\n"
+        "from datetime import UTC, datetime, timedelta\n"
+        "import jwt\n"
+        "from django.conf import settings\n"
+        "from licensing import tokens\n"
+        f"settings.LICENSE_SIGNING_KEYS_FILE = {str(path)!r}\n"
+        "token = tokens.issue({}, expires_at=datetime.now(UTC) + timedelta(hours=1))\n"
+        "print(jwt.get_unverified_header(token)['kid'])\n"
+    )
+    env = {
+        "PATH": os.environ.get("PATH", ""),
+        "DEBUG": "1",
+        "DATABASE_URL": os.environ["DATABASE_URL"],
+        "DJANGO_SETTINGS_MODULE": "qualitybytes.settings",
+    }
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    outputs = [run.communicate(timeout=60) for run in runs]
+
+    assert [run.returncode for run in runs] == [0] * 6, [err for _, err in outputs]
+    assert {out.strip() for out, _ in outputs} == {read_keyring(path)["active"]}
 
 
 def test_settings_refuse_to_start_without_a_signing_key_when_debug_is_off():
