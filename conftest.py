@@ -5,6 +5,8 @@ import pytest
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from billing.tests.factories import PlanFactory
 
+pytest_plugins = ["billing.simulator.fixtures"]
+
 
 @pytest.fixture
 def password():

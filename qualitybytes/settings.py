@@ -296,3 +296,19 @@ if not (LICENSE_SIGNING_KEY or LICENSE_SIGNING_KEYS_FILE):
         )
     LICENSE_SIGNING_KEYS_FILE = str(BASE_DIR / "var" / "signing-keys.json")
     LICENSE_SIGNING_KEYS_AUTOCREATE = True
+
+# Stripe simulator --------------------------------------------------------------------------
+# With DEBUG on and no Stripe secret key, every Stripe call goes to the local simulator
+# (billing/simulator, docs/README-stripe.md): dj-stripe points stripe.api_base at it
+# (STRIPE_API_HOST) and the key is a fake in the real format (dj-stripe checks it). The simulator
+# refuses to run with DEBUG off. Setting STRIPE_TEST_SECRET_KEY switches the same code to Stripe.
+STRIPE_SIMULATOR = DEBUG and not (STRIPE_TEST_SECRET_KEY or STRIPE_LIVE_SECRET_KEY)
+if STRIPE_SIMULATOR:
+    STRIPE_SIMULATOR_URL = f"http://127.0.0.1:{int(os.environ.get('STRIPE_SIMULATOR_PORT', '12111'))}"
+    STRIPE_SIMULATOR_STATE_FILE = os.environ.get(
+        "STRIPE_SIMULATOR_STATE_FILE", str(BASE_DIR / "var" / "stripe-simulator.json")
+    )
+    STRIPE_TEST_SECRET_KEY = "sk_test_51QbSimulatorOnlyNotARealStripeKey0000"
+    STRIPE_LIVE_MODE = False
+    STRIPE_API_HOST = STRIPE_SIMULATOR_URL
+    INSTALLED_APPS += ["billing.simulator.apps.StripeSimulatorConfig"]

@@ -13,6 +13,7 @@ urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("pricing/", billing_views.pricing, name="pricing"),
     path("billing/", include("billing.urls")),
+    path("stripe/", include("djstripe.urls", namespace="djstripe")),
     path("accounts/", include("allauth.urls")),
     path("account/", include("accounts.urls")),
     path("admin/", admin.site.urls),
