@@ -444,6 +444,16 @@ def test_concurrent_rotations_lose_no_key(keyring_path):
     assert tokens.current_keyring().active.kid in printed
 
 
+def test_rotation_keeps_the_mode_the_operator_gave_the_keyring_and_warns_if_anyone_can_read_it(keyring_path):
+    keyring_path.chmod(0o644)
+    err = io.StringIO()
+
+    call_command("rotate_signing_key", stdout=io.StringIO(), stderr=err)
+
+    assert oct(keyring_path.stat().st_mode & 0o777) == "0o644"
+    assert f"chmod o-rwx {keyring_path}" in err.getvalue()
+
+
 # The command's bad input
 
 

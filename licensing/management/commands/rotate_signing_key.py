@@ -59,4 +59,10 @@ class Command(BaseCommand):
             )
         elif keyring and path != Path(settings.LICENSE_SIGNING_KEYS_FILE):
             self.stdout.write(f"Note: web instances read LICENSE_SIGNING_KEYS_FILE, not {path}.")
+        mode = path.stat().st_mode & 0o777
+        if mode & 0o007:
+            self.stderr.write(
+                f"Warning: {path} holds a private key and any user on this host can read it "
+                f"(mode {mode:04o}); run: chmod o-rwx {path}"
+            )
         self.stdout.write(self.style.SUCCESS(f"New active signing key: {rotation.keyring.active.kid}"))
