@@ -42,5 +42,12 @@ format: install
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+## make bench: validate vs a bare Django view under gunicorn + wrk, 100,000 licenses in PostgreSQL
+## ($(BENCH_DATABASE_URL)); not a test. Needs wrk (apt-get install wrk). See docs/README-licensing.md.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/qb_bench
+bench: install
+	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 2; }
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/run.py
+
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache
