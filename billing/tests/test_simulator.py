@@ -9,11 +9,17 @@ from djstripe.models import Customer, Event, Invoice, Session, Subscription, Web
 def make_catalogue():
     product = stripe.Product.create(name="Team")
     monthly = stripe.Price.create(
-        product=product.id, currency="usd", unit_amount=4900, recurring={"interval": "month"},
+        product=product.id,
+        currency="usd",
+        unit_amount=4900,
+        recurring={"interval": "month"},
         lookup_key="qb_team_monthly",
     )
     yearly = stripe.Price.create(
-        product=product.id, currency="usd", unit_amount=49000, recurring={"interval": "year"},
+        product=product.id,
+        currency="usd",
+        unit_amount=49000,
+        recurring={"interval": "year"},
         lookup_key="qb_team_yearly",
     )
     return product, monthly, yearly
