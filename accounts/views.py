@@ -20,7 +20,9 @@ def api_tokens(request):
         else:
             _, new_token = ApiToken.issue(user=request.user, name=form.cleaned_data["name"])
             form = ApiTokenForm()
-    return render(request, "accounts/api_tokens.html", {"tokens": tokens, "form": form, "new_token": new_token})
+    return render(
+        request, "accounts/api_tokens.html", {"tokens": tokens, "form": form, "new_token": new_token}
+    )
 
 
 @login_required

@@ -5,5 +5,11 @@ from billing import views
 app_name = "billing"
 
 urlpatterns = [
+    path("", views.manage, name="manage"),
     path("subscribe/<slug:slug>/", views.subscribe, name="subscribe"),
+    path("success/", views.success, name="success"),
+    path("canceled/", views.cancel, name="cancel"),
+    path("cancel/", views.cancel_subscription, name="cancel_subscription"),
+    path("resume/", views.resume_subscription, name="resume_subscription"),
+    path("portal/", views.portal, name="portal"),
 ]

@@ -1,23 +1,116 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
-from django.shortcuts import get_object_or_404, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.http import require_POST
 
+from billing import services
+from billing.forms import ChangePlanForm
 from billing.models import Interval, Plan
 
 
-def pricing(request):
+def _interval(request) -> str:
     interval = request.GET.get("interval", Interval.MONTH)
-    if interval not in Interval.values:
-        interval = Interval.MONTH
+    return interval if interval in Interval.values else Interval.MONTH
+
+
+def pricing(request):
     plans = Plan.objects.public()
-    return render(request, "billing/pricing.html", {"plans": plans, "interval": interval})
+    return render(request, "billing/pricing.html", {"plans": plans, "interval": _interval(request)})
 
 
 def subscribe(request, slug: str):
+    """Send a visitor to sign up, a subscriber to change plan, anyone else to Checkout."""
     plan = get_object_or_404(Plan.objects.public(), slug=slug)
-    interval = request.GET.get("interval", Interval.MONTH)
-    if interval not in Interval.values:
-        interval = Interval.MONTH
+    interval = _interval(request)
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path(), reverse("account_signup"))
-    return render(request, "billing/subscribe_soon.html", {"plan": plan, "interval": interval})
+    if services.live_license_for(request.user):
+        messages.info(request, "You already have a subscription: choose its new plan here.")
+        return redirect(f"{reverse('billing:manage')}?plan={plan.slug}&interval={interval}")
+    if request.method != "POST":
+        return render(request, "billing/subscribe.html", {"plan": plan, "interval": interval})
+    try:
+        url = services.checkout_create(user=request.user, plan=plan, interval=interval)
+    except services.BillingError as exc:
+        messages.error(request, str(exc))
+        return redirect("pricing")
+    return redirect(url)
+
+
+@login_required
+def success(request):
+    session_id = request.GET.get("session_id", "")
+    license_ = None
+    error = None
+    if session_id:
+        try:
+            license_ = services.checkout_complete(user=request.user, session_id=session_id)
+        except services.BillingError as exc:
+            error = str(exc)
+    else:
+        error = "The link is missing its checkout session."
+    keys = license_.keys.filter(holder=request.user).active() if license_ else []
+    return render(request, "billing/success.html", {"license": license_, "keys": keys, "error": error})
+
+
+@login_required
+def cancel(request):
+    return render(request, "billing/cancel.html")
+
+
+@login_required
+def manage(request):
+    license_ = services.live_license_for(request.user)
+    initial = {"plan": request.GET.get("plan"), "interval": _interval(request)}
+    if license_ and not request.GET.get("plan"):
+        initial = {"plan": license_.plan.slug, "interval": license_.billing_interval}
+    form = ChangePlanForm(request.POST or None, initial=initial)
+    if request.method == "POST" and license_ and form.is_valid():
+        try:
+            services.subscription_change_plan(
+                license=license_, plan=form.cleaned_data["plan"], interval=form.cleaned_data["interval"]
+            )
+        except services.BillingError as exc:
+            form.add_error("plan", str(exc))
+        else:
+            messages.success(request, f"Your plan is now {form.cleaned_data['plan'].name}.")
+            return redirect("billing:manage")
+    return render(request, "billing/manage.html", {"license": license_, "form": form})
+
+
+@login_required
+@require_POST
+def cancel_subscription(request):
+    return _act(request, services.subscription_cancel, "Your subscription will end at the end of the period.")
+
+
+@login_required
+@require_POST
+def resume_subscription(request):
+    return _act(request, services.subscription_resume, "Your subscription will renew as usual.")
+
+
+def _act(request, action, done: str):
+    license_ = services.live_license_for(request.user)
+    if license_ is None:
+        messages.error(request, "You have no active subscription.")
+        return redirect("pricing")
+    try:
+        action(license=license_)
+    except services.BillingError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, done)
+    return redirect("billing:manage")
+
+
+@login_required
+@require_POST
+def portal(request):
+    try:
+        return redirect(services.portal_session_create(user=request.user))
+    except services.BillingError as exc:
+        messages.error(request, str(exc))
+        return redirect("pricing")

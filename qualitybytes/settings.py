@@ -123,7 +123,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "home"
+LOGIN_REDIRECT_URL = "dashboard"
 LOGOUT_REDIRECT_URL = "home"
 
 # django-allauth 65: email is the login, there is no username.
@@ -297,6 +297,10 @@ if not (LICENSE_SIGNING_KEY or LICENSE_SIGNING_KEYS_FILE):
     LICENSE_SIGNING_KEYS_FILE = str(BASE_DIR / "var" / "signing-keys.json")
     LICENSE_SIGNING_KEYS_AUTOCREATE = True
 
+# Teams ------------------------------------------------------------------------------------
+# An invitation link works for this many days (resending starts a new period).
+TEAM_INVITATION_DAYS = int(os.environ.get("TEAM_INVITATION_DAYS", "7"))
+
 # Stripe simulator --------------------------------------------------------------------------
 # With DEBUG on and no Stripe secret key, every Stripe call goes to the local simulator
 # (billing/simulator, docs/README-stripe.md): dj-stripe points stripe.api_base at it
@@ -312,3 +316,6 @@ if STRIPE_SIMULATOR:
     STRIPE_LIVE_MODE = False
     STRIPE_API_HOST = STRIPE_SIMULATOR_URL
     INSTALLED_APPS += ["billing.simulator.apps.StripeSimulatorConfig"]
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {"TeamRoleEnum": "teams.models.Role", "TeamInvitableRoleEnum": "teams.api.serializers.INVITABLE_ROLES"}
+)

@@ -30,8 +30,8 @@ def test_a_visitor_signs_up_verifies_and_logs_in(page, live_server):
     confirm_path = re.search(r"https?://[^/\s]+(/\S+)", mail.outbox[-1].body).group(1)
     page.goto(confirm_path)
     page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/")
-    assert "grace@example.com" in page.inner_text("nav")
+    page.wait_for_url("**/dashboard/")
+    assert "You have no plan yet" in page.content()
 
     page.click("text=Log out")
     page.wait_for_url(live_server.url + "/")
@@ -39,7 +39,7 @@ def test_a_visitor_signs_up_verifies_and_logs_in(page, live_server):
     page.fill("input[name=login]", "grace@example.com")
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
-    page.wait_for_url(live_server.url + "/")
+    page.wait_for_url("**/dashboard/")
     assert "grace@example.com" in page.inner_text("nav")
     page.screenshot(path=page.screenshots / "logged-in.png", full_page=True)
 

@@ -70,11 +70,11 @@ def test_subscribe_sends_a_visitor_to_sign_up(client, catalogue):
     assert "next=" in response["Location"]
 
 
-def test_subscribe_tells_a_logged_in_user_billing_is_coming(client, catalogue, user):
+def test_subscribe_asks_a_logged_in_user_to_confirm_before_checkout(client, catalogue, user):
     client.force_login(user)
     response = client.get(reverse("billing:subscribe", args=["team"]))
     assert response.status_code == 200
-    assert b"coming soon" in response.content
+    assert b"Continue to payment" in response.content
 
 
 def test_subscribe_to_a_hidden_or_unknown_plan_is_404(client, catalogue, user):

@@ -4,13 +4,26 @@ import sys
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def signing_key_pem() -> str:
+    key = ed25519.Ed25519PrivateKey.generate()
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
 
 
 def production_env(**overrides) -> dict:
     """An environment like production's: DEBUG off and every required secret set."""
     env = {
+        "LICENSE_KEY_PEPPER": "pepper-" + "Qx81mZ" * 8,
+        "LICENSE_KEY_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "LICENSE_SIGNING_KEY": signing_key_pem(),
         "PATH": os.environ.get("PATH", ""),
         "DEBUG": "0",
         "SECRET_KEY": "prod-like-secret-" + "x7Kq9Vb2" * 8,
