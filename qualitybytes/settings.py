@@ -300,6 +300,10 @@ if not (LICENSE_SIGNING_KEY or LICENSE_SIGNING_KEYS_FILE):
 # Teams ------------------------------------------------------------------------------------
 # An invitation link works for this many days (resending starts a new period).
 TEAM_INVITATION_DAYS = int(os.environ.get("TEAM_INVITATION_DAYS", "7"))
+# Role enums of the team API get stable names in the OpenAPI schema.
+SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
+    {"TeamRoleEnum": "teams.models.Role", "TeamInvitableRoleEnum": "teams.api.serializers.INVITABLE_ROLES"}
+)
 
 # Stripe simulator --------------------------------------------------------------------------
 # With DEBUG on and no Stripe secret key, every Stripe call goes to the local simulator
@@ -316,6 +320,3 @@ if STRIPE_SIMULATOR:
     STRIPE_LIVE_MODE = False
     STRIPE_API_HOST = STRIPE_SIMULATOR_URL
     INSTALLED_APPS += ["billing.simulator.apps.StripeSimulatorConfig"]
-SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
-    {"TeamRoleEnum": "teams.models.Role", "TeamInvitableRoleEnum": "teams.api.serializers.INVITABLE_ROLES"}
-)

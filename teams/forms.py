@@ -1,0 +1,36 @@
+from django import forms
+
+from teams.models import Role
+
+INVITABLE_ROLES = [(Role.MEMBER.value, Role.MEMBER.label), (Role.ADMIN.value, Role.ADMIN.label)]
+
+
+class InviteForm(forms.Form):
+    email = forms.EmailField(
+        label="Email address",
+        widget=forms.EmailInput(attrs={"placeholder": "colleague@example.com", "autocomplete": "off"}),
+    )
+    role = forms.ChoiceField(choices=INVITABLE_ROLES, initial=Role.MEMBER)
+
+    def __init__(self, *args, can_invite_admins: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not can_invite_admins:
+            del self.fields["role"]
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip().lower()
+
+
+class JoinByCodeForm(forms.Form):
+    code = forms.CharField(
+        label="Invite code",
+        max_length=40,
+        widget=forms.TextInput(
+            attrs={"placeholder": "TEAM-XXXX-XXXX-XXXX-XXXX", "autocomplete": "off", "spellcheck": "false"}
+        ),
+        help_text="Your team's owner or an admin can give you the current code.",
+    )
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=INVITABLE_ROLES)

@@ -1,0 +1,98 @@
+"""Read-side helpers shared by the team page and the team API; each query is scoped to the user."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
+from django.http import Http404
+
+from licensing.models import stale_cutoff
+from teams.models import Invitation, Membership, Role, Team
+from teams.services import Seats, seats_count
+
+
+def memberships_of(user) -> QuerySet[Membership]:
+    """The user's own memberships, owned teams first."""
+    if not user.is_authenticated:
+        return Membership.objects.none()
+    return (
+        Membership.objects.filter(user=user)
+        .select_related("team__license__plan", "team__license__owner")
+        .annotate(
+            owned=Case(When(role=Role.OWNER, then=Value(0)), default=Value(1), output_field=IntegerField())
+        )
+        .order_by("owned", "created_at")
+    )
+
+
+def membership_for(user, team_id=None) -> Membership | None:
+    """The user's membership in the chosen team (by public id), else in their first team.
+
+    A team the user does not belong to is a 404: it is never told apart from no team at all.
+    """
+    memberships = memberships_of(user)
+    if team_id is None:
+        return memberships.first()
+    membership = memberships.filter(team__public_id=team_id).first()
+    if membership is None:
+        raise Http404("No such team.")
+    return membership
+
+
+def members_with_keys(team: Team) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(team=team)
+        .select_related("user", "key")
+        .annotate(
+            devices_used=Count("key__devices", filter=Q(key__devices__last_heartbeat_at__gte=stale_cutoff()))
+        )
+        .order_by(
+            Case(
+                When(role=Role.OWNER, then=Value(0)), When(role=Role.ADMIN, then=Value(1)), default=Value(2)
+            ),
+            "created_at",
+        )
+    )
+
+
+def open_invitations(team: Team) -> QuerySet[Invitation]:
+    return Invitation.objects.filter(team=team).open().select_related("invited_by").order_by("-sent_at")
+
+
+@dataclass
+class TeamView:
+    """What one user may see of one team: managers see everyone, members see themselves."""
+
+    membership: Membership
+    seats: Seats
+    members: list[Membership] = field(default_factory=list)
+    invitations: list[Invitation] = field(default_factory=list)
+    other_teams: list[Membership] = field(default_factory=list)
+
+    @property
+    def team(self) -> Team:
+        return self.membership.team
+
+    @property
+    def can_manage(self) -> bool:
+        return self.membership.can_manage
+
+
+def team_view(membership: Membership, *, user) -> TeamView:
+    """The team page's data in a fixed number of queries, whatever the team's size."""
+    team = membership.team
+    members = members_with_keys(team)
+    if not membership.can_manage:
+        members = members.filter(pk=membership.pk)
+    members = list(members)
+    for member in members:
+        member.team = team
+    own = next((m for m in members if m.pk == membership.pk), membership)
+    return TeamView(
+        membership=own,
+        seats=seats_count(license=team.license),
+        members=members,
+        invitations=list(open_invitations(team)) if membership.can_manage else [],
+        other_teams=[m for m in memberships_of(user) if m.team_id != team.pk],
+    )

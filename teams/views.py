@@ -1,0 +1,251 @@
+"""Team pages. Objects are fetched only through the user's memberships: another account's
+team, member or invitation is a 404; a member trying a manager's action gets a 403."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_POST
+
+from licensing.models import License
+from teams import services
+from teams.forms import InviteForm, JoinByCodeForm, RoleForm
+from teams.models import Invitation, Membership
+from teams.selectors import membership_for, team_view
+
+SESSION_TOKEN = "teams_invitation_token"
+
+
+def _forbidden(request, exc: services.TeamError):
+    return render(request, "teams/forbidden.html", {"detail": str(exc)}, status=403)
+
+
+def _team_page(request, membership: Membership, *, invite_form=None, status: int = 200):
+    view = team_view(membership, user=request.user)
+    if invite_form is None and view.can_manage:
+        invite_form = InviteForm(can_invite_admins=view.membership.is_owner)
+    return render(
+        request,
+        "teams/team.html",
+        {
+            "view": view,
+            "team": view.team,
+            "me": view.membership,
+            "invite_form": invite_form,
+            "invitation_days": settings.TEAM_INVITATION_DAYS,
+        },
+        status=status,
+    )
+
+
+@login_required
+def team_detail(request, team_id=None):
+    membership = membership_for(request.user, team_id)
+    if membership is None:
+        return _no_team(request)
+    return _team_page(request, membership)
+
+
+def _no_team(request):
+    license_ = License.objects.filter(owner=request.user).select_related("plan").first()
+    token = request.session.get(SESSION_TOKEN)
+    return render(
+        request,
+        "teams/no_team.html",
+        {"license": license_, "pending_join_url": reverse("teams:join", args=[token]) if token else ""},
+    )
+
+
+def _my_team(request, team_id) -> Membership:
+    membership = membership_for(request.user, team_id)
+    if membership is None:
+        raise Http404("No such team.")
+    return membership
+
+
+@login_required
+@require_POST
+def invite(request, team_id):
+    membership = _my_team(request, team_id)
+    form = InviteForm(request.POST, can_invite_admins=membership.is_owner)
+    if form.is_valid():
+        try:
+            sent = services.team_invite_member(
+                team=membership.team,
+                email=form.cleaned_data["email"],
+                role=form.cleaned_data.get("role") or "member",
+                by=request.user,
+            )
+        except services.TeamPermissionDenied as exc:
+            return _forbidden(request, exc)
+        except services.TeamError as exc:
+            form.add_error("email", str(exc))
+        else:
+            messages.success(request, f"Invitation sent to {sent.invitation.email}.")
+            return redirect("teams:team", team_id=membership.team.public_id)
+    return _team_page(request, membership, invite_form=form, status=400)
+
+
+@login_required
+def code_regenerate(request, team_id):
+    """POST makes a new code and shows it once; the page is not stored anywhere."""
+    membership = _my_team(request, team_id)
+    if request.method != "POST":
+        return redirect("teams:team", team_id=membership.team.public_id)
+    try:
+        new = services.team_code_regenerate(team=membership.team, by=request.user)
+    except services.TeamPermissionDenied as exc:
+        return _forbidden(request, exc)
+    response = render(request, "teams/code_created.html", {"team": new.team, "code": new.code})
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@login_required
+@require_POST
+def code_disable(request, team_id):
+    membership = _my_team(request, team_id)
+    try:
+        services.team_code_disable(team=membership.team, by=request.user)
+    except services.TeamPermissionDenied as exc:
+        return _forbidden(request, exc)
+    messages.success(request, "The invite code no longer works.")
+    return redirect("teams:team", team_id=membership.team.public_id)
+
+
+@login_required
+@require_POST
+def leave(request, team_id):
+    membership = _my_team(request, team_id)
+    try:
+        services.member_leave(team=membership.team, user=request.user)
+    except services.TeamError as exc:
+        messages.error(request, str(exc))
+        return redirect("teams:team", team_id=membership.team.public_id)
+    messages.success(request, f"You left {membership.team.name}. Your key for it no longer works.")
+    return redirect("teams:detail")
+
+
+@login_required
+@require_POST
+def member_remove(request, public_id):
+    target = get_object_or_404(
+        Membership.objects.visible_to(request.user).select_related("team", "user"), public_id=public_id
+    )
+    try:
+        services.member_remove(membership=target, by=request.user)
+    except services.TeamPermissionDenied as exc:
+        return _forbidden(request, exc)
+    except services.TeamError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{target.user.email} was removed; their key no longer works.")
+    return redirect("teams:team", team_id=target.team.public_id)
+
+
+@login_required
+@require_POST
+def member_role(request, public_id):
+    target = get_object_or_404(
+        Membership.objects.visible_to(request.user).select_related("team", "user"), public_id=public_id
+    )
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Choose admin or member.")
+        return redirect("teams:team", team_id=target.team.public_id)
+    try:
+        services.member_set_role(membership=target, role=form.cleaned_data["role"], by=request.user)
+    except services.TeamPermissionDenied as exc:
+        return _forbidden(request, exc)
+    except services.TeamError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{target.user.email} is now {form.cleaned_data['role']}.")
+    return redirect("teams:team", team_id=target.team.public_id)
+
+
+def _invitation(request, public_id) -> Invitation:
+    return get_object_or_404(
+        Invitation.objects.visible_to(request.user).select_related("team"), public_id=public_id
+    )
+
+
+@login_required
+@require_POST
+def invitation_resend(request, public_id):
+    invitation = _invitation(request, public_id)
+    try:
+        services.invitation_resend(invitation=invitation, by=request.user)
+    except services.TeamPermissionDenied as exc:
+        return _forbidden(request, exc)
+    except services.TeamError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"A new invitation link was sent to {invitation.email}.")
+    return redirect("teams:team", team_id=invitation.team.public_id)
+
+
+@login_required
+@require_POST
+def invitation_revoke(request, public_id):
+    invitation = _invitation(request, public_id)
+    try:
+        services.invitation_revoke(invitation=invitation, by=request.user)
+    except services.TeamPermissionDenied as exc:
+        return _forbidden(request, exc)
+    except services.TeamError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"The invitation to {invitation.email} was revoked.")
+    return redirect("teams:team", team_id=invitation.team.public_id)
+
+
+def join(request, token: str):
+    """The invitation link. Visitors are asked to sign up or log in and come back here."""
+    invitation = services.invitation_for_token(token)
+    if not request.user.is_authenticated:
+        problem = services.invitation_problem(invitation)
+        if not problem:
+            # Kept so /team/ can point back here if the visitor loses `next` on the way.
+            request.session[SESSION_TOKEN] = token
+        return render(
+            request,
+            "teams/join.html",
+            {"invitation": invitation, "problem": problem, "next": request.path},
+            status=404 if invitation is None else 200,
+        )
+    error = ""
+    if request.method == "POST":
+        try:
+            membership = services.invitation_accept(token=token, user=request.user)
+        except services.TeamError as exc:
+            error = str(exc)
+        else:
+            request.session.pop(SESSION_TOKEN, None)
+            messages.success(request, f"Welcome to {membership.team.name}! Your own license key is below.")
+            return redirect("teams:team", team_id=membership.team.public_id)
+    problem = error or services.invitation_problem(invitation, user=request.user)
+    if invitation is None or invitation.accepted_at or invitation.revoked_at:
+        request.session.pop(SESSION_TOKEN, None)
+    return render(
+        request,
+        "teams/join.html",
+        {"invitation": invitation, "problem": problem, "next": request.path},
+        status=404 if invitation is None else (409 if error else 200),
+    )
+
+
+@login_required
+def join_by_code(request):
+    form = JoinByCodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            membership = services.team_join_by_code(code=form.cleaned_data["code"], user=request.user)
+        except services.TeamError as exc:
+            form.add_error("code", str(exc))
+        else:
+            messages.success(request, f"Welcome to {membership.team.name}! Your own license key is below.")
+            return redirect("teams:team", team_id=membership.team.public_id)
+    return render(request, "teams/join_code.html", {"form": form}, status=400 if form.errors else 200)
