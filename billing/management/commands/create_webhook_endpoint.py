@@ -60,7 +60,6 @@ def webhook_endpoint_create(*, base_url: str, secret: str | None = None) -> tupl
             status="enabled",
             livemode=livemode,
             api_version=djstripe_settings.STRIPE_API_VERSION,
-            description=DESCRIPTION,
             djstripe_uuid=endpoint_uuid,
         )
         return endpoint, True
