@@ -362,26 +362,45 @@ class SyncedPrice:
 
 
 def plan_sync(*, plan: Plan) -> list[SyncedPrice]:
-    """Create or update the Stripe product and prices of one plan, keyed by lookup key."""
+    """Create or update the Stripe product and prices of one plan, keyed by lookup key.
+
+    The product is the one the plan's existing prices belong to; a plan with no price yet gets
+    a new product (created under an idempotency key, so a retried run makes no duplicate).
+    """
     options = stripe_options()
-    product_id = f"qb_{plan.slug}"
-    try:
-        product = stripe.Product.modify(product_id, name=f"QualityBytes {plan.name}", active=True, **options)
-    except stripe.InvalidRequestError:
-        product = stripe.Product.create(
-            id=product_id, name=f"QualityBytes {plan.name}", metadata={"plan": plan.slug}, **options
+    existing = {
+        interval: next(
+            iter(stripe.Price.list(lookup_keys=[plan.lookup_key_for(interval)], limit=1, **options).data),
+            None,
         )
+        for interval in (Interval.MONTH, Interval.YEAR)
+    }
+    known = next((price for price in existing.values() if price), None)
+    name = f"QualityBytes {plan.name}"
+    if known:
+        product_id = known["product"] if isinstance(known["product"], str) else known["product"]["id"]
+        stripe.Product.modify(product_id, name=name, active=True, **options)
+    else:
+        product_id = stripe.Product.create(
+            name=name,
+            metadata={"plan": plan.slug},
+            **stripe_options(idempotency_key=f"product-{plan.slug}-{plan.monthly_lookup_key}"),
+        )["id"]
     synced = []
-    for interval in (Interval.MONTH, Interval.YEAR):
-        lookup_key = plan.lookup_key_for(interval)
+    for interval, price in existing.items():
         amount = plan.amount_for(interval)
-        existing = stripe.Price.list(lookup_keys=[lookup_key], active=True, limit=1, **options).data
-        if existing and existing[0]["unit_amount"] == amount and existing[0]["currency"] == plan.currency:
-            synced.append(SyncedPrice(lookup_key, existing[0]["id"], False))
+        lookup_key = plan.lookup_key_for(interval)
+        if (
+            price
+            and price["active"]
+            and price["unit_amount"] == amount
+            and price["currency"] == plan.currency
+        ):
+            synced.append(SyncedPrice(lookup_key, price["id"], False))
             continue
         # Prices are immutable in Stripe: a new amount is a new price that takes the lookup key over.
         price = stripe.Price.create(
-            product=product["id"],
+            product=product_id,
             unit_amount=amount,
             currency=plan.currency,
             recurring={"interval": interval},
