@@ -2027,15 +2027,20 @@ class StripeSimulator:
         self._after_action()
         return result
 
-    def renew(self, sub, *, succeed: bool = True, deliver: bool = True) -> dict:
+    def renew(self, sub, *, succeed: bool = True, backdate: bool = False, deliver: bool = True) -> dict:
         """The period ends and Stripe bills the next one. With `succeed=False` the charge fails:
         the new period still starts, the invoice stays open and the subscription is past_due.
-        A subscription set to cancel at period end is canceled instead."""
+        A subscription set to cancel at period end is canceled instead.
+
+        `backdate=True` first slides the current period back so that it ends now, as if the
+        month had passed: the app's own clock then agrees that the old period is over."""
         with self.lock:
             sub = self._sub(sub)
             if sub["status"] in ("canceled", "incomplete_expired", "incomplete"):
                 raise StripeError(400, f"Cannot renew a subscription with status {sub['status']}.")
             item = sub["items"]["data"][0]
+            if backdate:
+                self._backdate(sub, item)
             if sub["cancel_at_period_end"]:
                 self._cancel(sub, reason="cancellation_requested", ended_at=item["current_period_end"])
             else:
@@ -2069,13 +2074,23 @@ class StripeSimulator:
             self._after_action()
         return self.render(sub["id"])
 
+    def _backdate(self, sub: dict, item: dict) -> None:
+        shift = item["current_period_end"] - self.now()
+        if shift <= 0:
+            return
+        item["current_period_start"] -= shift
+        item["current_period_end"] -= shift
+        sub["billing_cycle_anchor"] -= shift
+        if sub["cancel_at"]:
+            sub["cancel_at"] -= shift
+
     def end_period(self, sub, **kwargs) -> dict:
         """Alias of `renew`: what happens when the current period ends."""
         return self.renew(sub, **kwargs)
 
-    def fail_payment(self, sub, *, deliver: bool = True) -> dict:
+    def fail_payment(self, sub, *, backdate: bool = False, deliver: bool = True) -> dict:
         """The renewal charge fails: invoice.payment_failed, subscription past_due."""
-        return self.renew(sub, succeed=False, deliver=deliver)
+        return self.renew(sub, succeed=False, backdate=backdate, deliver=deliver)
 
     def retry_payment(self, sub, *, succeed: bool = True, deliver: bool = True) -> dict:
         """A smart retry of the open invoice (or the customer's new card) succeeds or fails again."""

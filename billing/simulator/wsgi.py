@@ -289,9 +289,10 @@ STYLE = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;background:#f6f9fc;
 color:#1a1f36;margin:0}
 .banner{background:#ffde92;color:#5a3e00;text-align:center;padding:.6rem;font-weight:600;font-size:.9rem}
-main{max-width:30rem;margin:2.5rem auto;background:#fff;border-radius:12px;padding:2rem;
+main{max-width:34rem;margin:2.5rem auto;background:#fff;border-radius:12px;padding:2rem;
 box-shadow:0 6px 24px rgba(50,50,93,.12)}
-h1{font-size:1.35rem;margin:0 0 .25rem}.muted{color:#697386;font-size:.9rem}
+h1{font-size:1.35rem;margin:0 0 .25rem}h2{font-size:1.05rem;margin:1.5rem 0 .5rem}
+.muted{color:#697386;font-size:.9rem}
 .amount{font-size:2rem;font-weight:700;margin:1rem 0}table{width:100%;border-collapse:collapse;margin:1rem 0}
 td{padding:.4rem 0;border-bottom:1px solid #e3e8ee}td:last-child{text-align:right}
 .actions{display:flex;gap:.75rem;margin-top:1.5rem;flex-wrap:wrap}form{margin:0}
@@ -332,6 +333,7 @@ class Pages:
         self.sim = sim
         self.routes = [
             ("GET", r"/", self.index),
+            ("POST", rf"/dashboard/subscriptions/{ID}/(?P<action>[a-z_]+)", self.dashboard_action),
             ("GET", rf"/checkout/{ID}", self.checkout),
             ("POST", rf"/checkout/{ID}/pay", self.checkout_pay),
             ("POST", rf"/checkout/{ID}/decline", self.checkout_decline),
@@ -371,7 +373,42 @@ class Pages:
             "application/json",
         )
 
+    DASHBOARD_ACTIONS = {
+        "renew": ("Renew (paid)", lambda sim, sub: sim.renew(sub, backdate=True, deliver=False)),
+        "fail_payment": (
+            "Renewal fails",
+            lambda sim, sub: sim.fail_payment(sub, backdate=True, deliver=False),
+        ),
+        "retry_payment": ("Retry succeeds", lambda sim, sub: sim.retry_payment(sub, deliver=False)),
+        "exhaust_retries": ("Exhaust retries", lambda sim, sub: sim.exhaust_retries(sub, deliver=False)),
+        "cancel_at_period_end": (
+            "Cancel at period end",
+            lambda sim, sub: sim.cancel_at_period_end(sub, deliver=False),
+        ),
+        "resume": ("Resume", lambda sim, sub: sim.resume(sub, deliver=False)),
+        "cancel_now": ("Cancel now", lambda sim, sub: sim.cancel_now(sub, deliver=False)),
+    }
+
     def index(self, match) -> Response:
+        """A small dashboard for `make run`: subscriptions with Stripe-side actions, recent events."""
+        subs = self.sim.subscription_list({"status": "all", "limit": 100})["data"]
+        blocks = ""
+        for sub in subs:
+            item = sub["items"]["data"][0]
+            customer = self.sim.objects.get(sub["customer"], {})
+            buttons = "".join(
+                button(f"/dashboard/subscriptions/{sub['id']}/{name}", label, "secondary")
+                for name, (label, _) in self.DASHBOARD_ACTIONS.items()
+            )
+            status = sub["status"] + (" · cancels at period end" if sub["cancel_at_period_end"] else "")
+            blocks += (
+                f"<table><tr><td><strong>{html.escape(sub['id'])}</strong></td>"
+                f"<td>{html.escape(status)}"
+                f"</td></tr><tr><td>{html.escape(customer.get('email') or sub['customer'])}</td>"
+                f"<td>{html.escape(item['price'].get('lookup_key') or item['price']['id'])}</td></tr>"
+                f"<tr><td>Period ends</td><td>{item['current_period_end']}</td></tr></table>"
+                f"<div class='actions'>{buttons}</div>"
+            )
         events = self.sim.events()[-30:]
         rows = (
             "".join(
@@ -380,9 +417,21 @@ class Pages:
             )
             or "<tr><td class='muted'>No events yet.</td><td></td></tr>"
         )
+        failed = len(self.sim.failed_deliveries())
         return page(
-            "Dashboard", f"<h1>Stripe simulator</h1><p class='muted'>Recent events</p><table>{rows}</table>"
+            "Dashboard",
+            "<h1>Stripe simulator</h1><p class='muted'>Stripe-side actions emit the events Stripe would "
+            "and deliver them, signed, to the registered webhook endpoints. Renewals first move the "
+            f"period back so it ends now.</p><h2>Subscriptions</h2>{blocks or '<p>None yet.</p>'}"
+            f"<h2>Recent events</h2><p class='muted'>Failed deliveries: {failed}</p><table>{rows}</table>",
         )
+
+    def dashboard_action(self, match) -> Response:
+        label_action = self.DASHBOARD_ACTIONS.get(match["action"])
+        if label_action is None:
+            raise StripeError(400, f"Stripe simulator: unknown action {match['action']}")
+        label_action[1](self.sim, match["id"])
+        return redirect("/")
 
     def _summary(self, session: dict) -> str:
         items = self.sim.internal[session["id"]]["line_items"]

@@ -201,6 +201,24 @@ def test_renewal_starts_the_next_period_and_pays_it(stripe_api):
     assert stripe.Invoice.retrieve(sub.latest_invoice).billing_reason == "subscription_cycle"
 
 
+def test_a_backdated_renewal_ends_the_old_period_now(stripe_api):
+    sub_id = subscribed(stripe_api)
+    before = time.time()
+    stripe_api.renew(sub_id, backdate=True)
+    item = stripe.Subscription.retrieve(sub_id)["items"].data[0]
+    assert before - 5 <= item.current_period_start <= time.time() + 5
+    invoice = stripe.Invoice.retrieve(stripe.Subscription.retrieve(sub_id).latest_invoice)
+    assert invoice.lines.data[0].period.start == item.current_period_start
+
+
+def test_the_dashboard_lists_subscriptions_and_runs_stripe_side_actions(stripe_api, stripe_simulator_server):
+    sub_id = subscribed(stripe_api)
+    page = requests.get(f"{stripe_simulator_server.url}/", timeout=5)
+    assert sub_id in page.text and "Renewal fails" in page.text
+    requests.post(f"{stripe_simulator_server.url}/dashboard/subscriptions/{sub_id}/fail_payment", timeout=5)
+    assert stripe.Subscription.retrieve(sub_id).status == "past_due"
+
+
 def test_a_failed_renewal_is_past_due_until_a_retry_pays(stripe_api):
     sub_id = subscribed(stripe_api)
     mark = stripe_api.mark()
