@@ -88,13 +88,9 @@ class Seats:
         return max(self.total - self.used, 0)
 
 
-def seats_count(
-    *, license: License, now: datetime | None = None, exclude_invitation: Invitation | None = None
-) -> Seats:
+def seats_count(*, license: License, now: datetime | None = None) -> Seats:
     keys = LicenseKey.objects.filter(license=license).active().count()
     pending = Invitation.objects.filter(team__license=license).pending(_now(now))
-    if exclude_invitation is not None:
-        pending = pending.exclude(pk=exclude_invitation.pk)
     return Seats(total=license.seats_total, keys=keys, pending=pending.count())
 
 
@@ -114,15 +110,27 @@ def _require_usable(license: License, now: datetime) -> None:
         )
 
 
-def _require_free_seat(
-    license: License, *, now: datetime, exclude_invitation: Invitation | None = None
-) -> None:
-    seats = seats_count(license=license, now=now, exclude_invitation=exclude_invitation)
+def _require_free_seat(license: License, *, now: datetime) -> None:
+    seats = seats_count(license=license, now=now)
     if seats.used >= seats.total:
         raise SeatLimitReached(
             f"All {_plural(seats.total, 'seat')} of this team are taken "
             f"({_plural(seats.keys, 'member key')}, {_plural(seats.pending, 'pending invitation')}). "
             "The owner can remove a member, revoke an invitation or move to a bigger plan."
+        )
+
+
+def _require_seat_for_invitation(license: License, *, now: datetime) -> None:
+    """An accepted invitation turns its reserved seat into a key; only keys compete here.
+
+    Normally its seat is free by construction. After the seats went down (a plan change or
+    staff) more invitations may be pending than seats are free: the first to accept wins.
+    """
+    seats = seats_count(license=license, now=now)
+    if seats.keys >= seats.total:
+        raise SeatLimitReached(
+            f"All {_plural(seats.total, 'seat')} of this team are taken by members, so this invitation "
+            "cannot be accepted now. Ask the team's owner to free a seat."
         )
 
 
@@ -395,7 +403,7 @@ def invitation_accept(*, token: str, user: User, now: datetime | None = None) ->
     _require_usable(license, now)
     team = invitation.team
     team.license = license
-    _require_free_seat(license, now=now, exclude_invitation=invitation)
+    _require_seat_for_invitation(license, now=now)
     membership = _join(team=team, user=user, role=invitation.role, now=now)
     invitation.accepted_at = now
     invitation.accepted_by = user
@@ -433,7 +441,10 @@ def team_join_by_code(*, code: str, user: User, now: datetime | None = None) -> 
         .select_for_update()
         .first()
     )
-    _require_free_seat(license, now=now, exclude_invitation=own)
+    if own is not None:
+        _require_seat_for_invitation(license, now=now)
+    else:
+        _require_free_seat(license, now=now)
     membership = _join(team=team, user=user, role=own.role if own else Role.MEMBER, now=now)
     if own is not None:
         own.accepted_at = now
