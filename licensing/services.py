@@ -124,7 +124,7 @@ def _token(key: LicenseKey, *, code: str, now: datetime, fingerprint: str | None
 
 
 def _lookup(key: str, *, now: datetime, fingerprint: str | None) -> LicenseKey | None:
-    return LicenseKey.objects.for_key(key).with_validation_facts(now=now, fingerprint=fingerprint).first()
+    return LicenseKey.objects.for_validation(key, now=now, fingerprint=fingerprint)
 
 
 def license_validate(
