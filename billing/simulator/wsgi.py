@@ -308,6 +308,9 @@ def page(title: str, body: str, status: int = 200) -> Response:
     document = (
         "<!doctype html><html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width,initial-scale=1'>"
+        "<link rel='icon' href='data:,'>"
+        # No favicon request: the simulator answers unknown routes with a loud 400.
+        "<link rel='icon' href='data:,'>"
         f"<title>{html.escape(title)} · Stripe simulator</title><style>{STYLE}</style></head><body>"
         "<div class='banner' role='note'>Stripe simulator — test mode, no real payment</div>"
         f"<main>{body}</main></body></html>"
@@ -333,6 +336,7 @@ class Pages:
         self.sim = sim
         self.routes = [
             ("GET", r"/", self.index),
+            ("GET", r"/favicon.ico", lambda match: Response(204, "", "image/x-icon")),
             ("POST", rf"/dashboard/subscriptions/{ID}/(?P<action>[a-z_]+)", self.dashboard_action),
             ("GET", rf"/checkout/{ID}", self.checkout),
             ("POST", rf"/checkout/{ID}/pay", self.checkout_pay),
