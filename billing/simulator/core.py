@@ -1395,15 +1395,36 @@ class StripeSimulator:
         """The upcoming invoice of a subscription, optionally with a price change previewed."""
         check_params(params, ("customer", "subscription", "subscription_details"))
         with self.lock:
-            if not params.get("subscription"):
-                raise StripeError(
-                    400, "Stripe simulator: create_preview needs `subscription`.", param="subscription"
-                )
-            sub = self._get("subscription", params["subscription"], "subscription")
-            if params.get("customer") and params["customer"] != sub["customer"]:
-                raise StripeError(400, "The subscription does not belong to this customer.", param="customer")
             details = params.get("subscription_details") or {}
             check_params(details, ("items", "proration_behavior", "proration_date"))
+            if params.get("subscription"):
+                sub = self._get("subscription", params["subscription"], "subscription")
+                if params.get("customer") and params["customer"] != sub["customer"]:
+                    raise StripeError(
+                        400, "The subscription does not belong to this customer.", param="customer"
+                    )
+            elif params.get("customer"):
+                self._get("customer", params["customer"], "customer")
+                live = [
+                    s
+                    for s in self._all("subscription")
+                    if s["customer"] == params["customer"]
+                    and s["status"] not in ("canceled", "incomplete_expired")
+                ]
+                sub = live[0] if live else None
+            else:
+                raise StripeError(400, "Missing required param: customer.", param="customer")
+            ending = (
+                sub is None
+                or sub["status"] in ("canceled", "incomplete_expired")
+                or (sub["cancel_at_period_end"] and not details.get("items"))
+            )
+            if ending:
+                raise StripeError(
+                    400,
+                    f"No upcoming invoices for customer: {params.get('customer') or sub['customer']}",
+                    code="invoice_upcoming_none",
+                )
             item = sub["items"]["data"][0]
             price = self.objects[item["price"]["id"]]
             quantity = item["quantity"]

@@ -314,6 +314,17 @@ def test_a_price_change_in_the_same_interval_keeps_the_period_and_prorates_next_
     assert len(preview.lines.data) == 3  # credit, charge for the rest of the period, next period
 
 
+def test_the_upcoming_invoice_is_previewed_until_the_subscription_is_ending(stripe_api):
+    sub_id = subscribed(stripe_api)
+    customer = stripe.Subscription.retrieve(sub_id).customer
+    preview = stripe.Invoice.create_preview(customer=customer)
+    assert (preview.amount_due, preview.next_payment_attempt) == (4900, period_end(sub_id))
+    stripe_api.cancel_at_period_end(sub_id)
+    with pytest.raises(stripe.InvalidRequestError) as error:
+        stripe.Invoice.create_preview(subscription=sub_id)
+    assert error.value.code == "invoice_upcoming_none"
+
+
 def test_switching_to_yearly_resets_the_cycle_and_invoices_at_once(stripe_api):
     _, monthly, yearly = make_catalogue()
     sub_id = subscribed(stripe_api, monthly)

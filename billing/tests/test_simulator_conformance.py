@@ -203,6 +203,7 @@ def test_invoices_conform_paid_failed_prorated_and_previewed(reference, lifecycl
     for invoice in invoices:
         assert_conforms(reference, stripe.Invoice.retrieve(invoice.id))
         assert raw(invoice)["parent"]["subscription_details"]["subscription"] == lifecycle["sub_id"]
+    lifecycle["sim"].resume(lifecycle["sub_id"])
     assert_conforms(reference, stripe.Invoice.create_preview(subscription=lifecycle["sub_id"]))
 
 
