@@ -10,7 +10,7 @@ class InviteForm(forms.Form):
         label="Email address",
         widget=forms.EmailInput(attrs={"placeholder": "colleague@example.com", "autocomplete": "off"}),
     )
-    role = forms.ChoiceField(choices=INVITABLE_ROLES, initial=Role.MEMBER)
+    role = forms.ChoiceField(choices=INVITABLE_ROLES, initial=Role.MEMBER, required=False)
 
     def __init__(self, *args, can_invite_admins: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
@@ -19,6 +19,9 @@ class InviteForm(forms.Form):
 
     def clean_email(self) -> str:
         return self.cleaned_data["email"].strip().lower()
+
+    def clean_role(self) -> str:
+        return self.cleaned_data.get("role") or Role.MEMBER
 
 
 class JoinByCodeForm(forms.Form):
