@@ -78,6 +78,12 @@ def page(tmp_path, live_server, monkeypatch):
         browser_page = context.new_page()
         browser_page.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
         browser_page.on("pageerror", lambda exc: errors.append(str(exc)))
+        browser_page.on(
+            "response",
+            lambda response: (
+                errors.append(f"{response.status} {response.url}") if response.status >= 400 else None
+            ),
+        )
         browser_page.screenshots = tmp_path
         yield browser_page
         context.close()

@@ -23,9 +23,11 @@ from djstripe.settings import djstripe_settings
 
 from accounts.models import User
 from billing.models import Interval, Plan
-from licensing.models import License, LicenseKey, LicenseStatus
+from licensing.models import License, LicenseStatus
 from licensing.services import license_key_issue
 from qualitybytes.emails import send_on_commit
+from teams.services import notify_owner_seat_limit_exceeded, team_create_for_license
+from teams.services import seats_in_use as teams_seats_in_use
 
 logger = logging.getLogger(__name__)
 
@@ -229,6 +231,13 @@ def license_apply(*, data: dict) -> License | None:
                 to=owner.email,
                 context={"user": owner, "plan": facts.plan, "key": issued.plaintext, "license": license_},
             )
+        if license_.seats_total > 1:
+            team_create_for_license(license=license_)
+        if not created and old_plan.seats > license_.plan.seats:
+            excess = teams_seats_in_use(license=license_) - license_.seats_total
+            if excess > 0:
+                # Changed in the portal or by staff: the newest keys beyond the limit stop validating.
+                notify_owner_seat_limit_exceeded(license=license_, excess=excess)
         _notify_changes(
             license_, owner=owner, facts=facts, old_plan=old_plan, old_status=old_status, created=created
         )
@@ -293,18 +302,13 @@ def subscription_id_of_event(event_type: str, obj: dict) -> str | None:
 # --- self-service -----------------------------------------------------------------------------
 
 
-def seats_in_use(license_: License) -> int:
-    """Active keys on the license (Step 4 adds pending invitations through teams)."""
-    return LicenseKey.objects.filter(license=license_).active().count()
-
-
 def subscription_change_plan(*, license: License, plan: Plan, interval: str) -> License:
     """Move the subscription to another price, with proration; refuse going below seats in use."""
     if interval not in Interval.values:
         raise BillingError("Choose monthly or yearly billing.")
     if license.plan_id == plan.pk and license.billing_interval == interval:
         raise BillingError(f"You are already on {plan.name}, billed {Interval(interval).label.lower()}.")
-    used = seats_in_use(license)
+    used = teams_seats_in_use(license=license)
     if plan.seats < used:
         excess = used - plan.seats
         raise BillingError(
