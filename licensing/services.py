@@ -1,10 +1,8 @@
 """Licensing workflows: validation (the hot path), devices, usage, and staff actions.
 
-Validation reads with one query and writes at most once: a key's last-validated time, its
-daily validation count and a sample of the validation log are written together in one
-statement, at most once per LICENSE_TOUCH_INTERVAL_SECONDS per key. Counts from
-the calls in between wait in the cache and ride along with the next write. The validation log
-is therefore a sample: at most one row per key per interval, plus one right after a staff action.
+Validation reads with one query; its bookkeeping (last-validated time, daily counts, a sample
+of the validation log) is buffered by `licensing.recording` and written at most once per
+interval, so a validation does at most one write and most do none.
 """
 
 from __future__ import annotations
@@ -15,8 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.cache import cache
-from django.db import IntegrityError, connection, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -32,8 +29,8 @@ from licensing.models import (
     LicenseStatus,
     UsageDaily,
     ValidationCode,
-    ValidationEvent,
 )
+from licensing.recording import recorder
 
 logger = logging.getLogger(__name__)
 
@@ -143,7 +140,7 @@ def license_validate(
         code = ValidationCode.NOT_FOUND
         return Outcome(code=code, detail=DETAILS[code], checked_at=now, fingerprint=fingerprint, nonce=nonce)
     code, detail = _evaluate(row, now=now, fingerprint=fingerprint, entitlements=entitlements)
-    _record_validation(row, code=code, fingerprint=fingerprint, ip=ip, now=now)
+    recorder.record(key_id=row.pk, code=code, fingerprint=fingerprint, ip=ip, at=now)
     token = (
         _token(row, code=code, now=now, fingerprint=fingerprint, nonce=nonce) if code in VALID_CODES else None
     )
@@ -158,74 +155,6 @@ def license_validate(
         nonce=nonce,
         token=token,
     )
-
-
-def _pending_key(key_id: int) -> str:
-    return f"licensing:pending-validations:{key_id}"
-
-
-def _gate_key(key_id: int) -> str:
-    return f"licensing:last-recorded:{key_id}"
-
-
-def _record_validation(
-    key: LicenseKey, *, code: str, fingerprint: str | None, ip: str | None, now: datetime
-) -> None:
-    """Count the validation; write (one statement) at most once per interval per key."""
-    if cache.add(_gate_key(key.pk), 1, timeout=settings.LICENSE_TOUCH_INTERVAL_SECONDS):
-        pending_key = _pending_key(key.pk)
-        pending = cache.get(pending_key) or 0
-        if pending:
-            cache.decr(pending_key, pending)
-        _write_validation(key, code=code, fingerprint=fingerprint, ip=ip, now=now, count=1 + pending)
-        return
-    pending_key = _pending_key(key.pk)
-    try:
-        cache.incr(pending_key)
-    except ValueError:
-        if not cache.add(pending_key, 1, timeout=86400):
-            cache.incr(pending_key)
-
-
-def _write_validation(
-    key: LicenseKey, *, code: str, fingerprint: str | None, ip: str | None, now: datetime, count: int
-) -> None:
-    day = timezone.localdate(now)
-    if connection.vendor != "postgresql":
-        # SQLite (make run) has no data-modifying CTEs; three statements are fine there.
-        LicenseKey.objects.filter(pk=key.pk).update(last_validated_at=now)
-        usage, _ = UsageDaily.objects.get_or_create(key=key, day=day, feature=UsageDaily.VALIDATIONS)
-        UsageDaily.objects.filter(pk=usage.pk).update(count=F("count") + count)
-        ValidationEvent.objects.create(
-            key=key, code=code, fingerprint=fingerprint or "", ip=ip, created_at=now
-        )
-        return
-    sql = f"""
-        WITH touched AS (
-            UPDATE {LicenseKey._meta.db_table} SET last_validated_at = %s WHERE id = %s
-        ), counted AS (
-            INSERT INTO {UsageDaily._meta.db_table} (key_id, day, feature, count) VALUES (%s, %s, %s, %s)
-            ON CONFLICT (key_id, day, feature)
-            DO UPDATE SET count = {UsageDaily._meta.db_table}.count + EXCLUDED.count
-        )
-        INSERT INTO {ValidationEvent._meta.db_table} (key_id, code, fingerprint, ip, created_at)
-        VALUES (%s, %s, %s, %s, %s)
-    """
-    params = [
-        now,
-        key.pk,
-        key.pk,
-        day,
-        UsageDaily.VALIDATIONS,
-        count,
-        key.pk,
-        code,
-        fingerprint or "",
-        ip,
-        now,
-    ]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
 
 
 # --- devices -------------------------------------------------------------------------------
@@ -467,7 +396,6 @@ def license_key_revoke(*, key: LicenseKey, reason: str, now: datetime | None = N
     key.revoked_reason = reason
     key.save(update_fields=["status", "revoked_at", "revoked_reason"])
     key.devices.all().delete()
-    cache.delete(_gate_key(key.pk))
     return key
 
 
@@ -485,7 +413,6 @@ def license_revoke(
     license_.revoked_reason = reason
     license_.revoked_by = by
     license_.save(update_fields=["revoked_at", "revoked_reason", "revoked_by", "updated_at"])
-    _forget_outcomes(license_)
     return license_
 
 
@@ -505,7 +432,6 @@ def license_suspend(
     license_.suspended_reason = reason
     license_.suspended_by = by
     license_.save(update_fields=["suspended_at", "suspended_reason", "suspended_by", "updated_at"])
-    _forget_outcomes(license_)
     return license_
 
 
@@ -521,10 +447,4 @@ def license_reinstate(*, license: License) -> License:
     license_.suspended_reason = ""
     license_.suspended_by = None
     license_.save(update_fields=["suspended_at", "suspended_reason", "suspended_by", "updated_at"])
-    _forget_outcomes(license_)
     return license_
-
-
-def _forget_outcomes(license_: License) -> None:
-    """So the next validation of each key logs the new outcome at once."""
-    cache.delete_many([_gate_key(pk) for pk in license_.keys.values_list("pk", flat=True)])

@@ -1,15 +1,18 @@
 import pytest
 from django.core.cache import cache
 
+from licensing.recording import recorder
 from licensing.tests.factories import LicenseFactory, LicenseKeyFactory
 
 
 @pytest.fixture(autouse=True)
 def clear_cache():
-    """Rate-limit windows and validation counters live in the cache; each test starts afresh."""
+    """Rate-limit windows live in the cache and validation counts in a buffer; each test starts afresh."""
     cache.clear()
+    recorder.clear()
     yield
     cache.clear()
+    recorder.clear()
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ from django.utils import timezone
 from accounts.tests.factories import UserFactory
 from licensing import keys, services, tokens
 from licensing.models import LicenseStatus, UsageDaily, ValidationEvent
+from licensing.recording import recorder
 from licensing.tests.factories import DeviceFactory, LicenseFactory, LicenseKeyFactory
 
 URL = "/api/v1/licenses/validate"
@@ -259,17 +260,23 @@ def test_validate_answers_only_post(client, license_key):
 
 
 @pytest.mark.parametrize("fingerprint", [None, "laptop-1"])
-def test_validate_takes_one_query_and_at_most_one_write(
-    client, license_key, django_assert_num_queries, fingerprint
-):
+def test_validate_takes_one_query(client, license_key, django_assert_num_queries, fingerprint):
     DeviceFactory(key=license_key, fingerprint="laptop-1")
     body = {"key": license_key.plaintext, "entitlements": ["core"]}
     if fingerprint:
         body["fingerprint"] = fingerprint
+    for _ in range(3):
+        with django_assert_num_queries(1):
+            assert client.post(URL, body, content_type="application/json").json()["code"] == "VALID"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_validation_that_writes_the_buffer_takes_two_queries(
+    client, license_key, settings, django_assert_num_queries
+):
+    settings.LICENSE_TOUCH_INTERVAL_SECONDS = 0
     with django_assert_num_queries(2):
-        assert client.post(URL, body, content_type="application/json").json()["code"] == "VALID"
-    with django_assert_num_queries(1):
-        assert client.post(URL, body, content_type="application/json").json()["code"] == "VALID"
+        assert validate(client, key=license_key.plaintext).json()["code"] == "VALID"
 
 
 def test_an_unknown_key_takes_one_query_and_writes_nothing(client, db, django_assert_num_queries):
@@ -277,31 +284,40 @@ def test_an_unknown_key_takes_one_query_and_writes_nothing(client, db, django_as
         assert validate(client, key=keys.generate()).json()["code"] == "NOT_FOUND"
 
 
-def test_last_validated_is_written_at_most_once_per_interval_and_counts_are_kept(
-    client, license_key, settings
-):
+def test_validations_are_counted_and_written_once_per_interval(client, license_key, settings):
     for _ in range(5):
         validate(client, key=license_key.plaintext)
     license_key.refresh_from_db()
-    first = license_key.last_validated_at
-    assert first is not None
-    assert ValidationEvent.objects.filter(key=license_key).count() == 1
-    assert UsageDaily.objects.get(key=license_key, feature=UsageDaily.VALIDATIONS).count == 1
+    assert license_key.last_validated_at is None
+    assert not ValidationEvent.objects.exists()
 
-    # When the interval has passed, the next validation writes the calls counted in between too.
-    services.cache.delete(services._gate_key(license_key.pk))
+    settings.LICENSE_TOUCH_INTERVAL_SECONDS = 0
+    validate(client, key=license_key.plaintext, fingerprint="unknown")
+    license_key.refresh_from_db()
+    assert license_key.last_validated_at is not None
+    assert UsageDaily.objects.get(key=license_key, feature=UsageDaily.VALIDATIONS).count == 6
+    event = ValidationEvent.objects.get(key=license_key)
+    assert (event.code, event.fingerprint, event.ip) == ("DEVICE_NOT_ACTIVATED", "unknown", "127.0.0.1")
+
+    first = license_key.last_validated_at
     validate(client, key=license_key.plaintext)
     license_key.refresh_from_db()
     assert license_key.last_validated_at > first
-    assert UsageDaily.objects.get(key=license_key, feature=UsageDaily.VALIDATIONS).count == 6
+    assert UsageDaily.objects.get(key=license_key, feature=UsageDaily.VALIDATIONS).count == 7
     assert ValidationEvent.objects.filter(key=license_key).count() == 2
 
 
-def test_a_staff_action_is_logged_by_the_next_validation_at_once(client, license_key):
+def test_counts_of_a_key_deleted_before_the_write_are_dropped_quietly(client, license_key):
+    other = LicenseKeyFactory()
     validate(client, key=license_key.plaintext)
-    services.license_suspend(license=license_key.license, reason="chargeback")
-    validate(client, key=license_key.plaintext)
-    assert list(ValidationEvent.objects.filter(key=license_key).values_list("code", flat=True)) == [
-        "SUSPENDED",
-        "VALID",
-    ]
+    validate(client, key=other.plaintext)
+    license_key.delete()
+    assert recorder.flush() == 2
+    assert list(UsageDaily.objects.values_list("key_id", "count")) == [(other.pk, 1)]
+
+
+def test_the_buffer_is_written_when_the_process_exits():
+    import atexit
+
+    assert atexit.unregister(recorder.flush) is None
+    atexit.register(recorder.flush)
