@@ -1622,6 +1622,8 @@ class StripeSimulator:
             return self.paginate(subs, params, "/v1/subscriptions", as_list(params.get("expand"), "expand"))
 
     def subscription_update(self, sub_id: str, params: dict) -> dict:
+        """One API update = one customer.subscription.updated carrying every previous value,
+        followed by the invoice events when the change is billed at once."""
         check_params(
             params,
             (
@@ -1645,67 +1647,87 @@ class StripeSimulator:
             behavior = params.get("proration_behavior", "create_prorations")
             if behavior not in ("create_prorations", "none", "always_invoice"):
                 raise StripeError(400, f"Invalid proration_behavior: {behavior}", param="proration_behavior")
+            change = self._item_change(sub, params) if params.get("items") else None
+            previous: dict = {}
+
+            def apply(**changes):
+                for key, value in changes.items():
+                    if sub[key] != value:
+                        previous.setdefault(key, copy.deepcopy(sub[key]))
+                        sub[key] = value
+
             if "metadata" in params:
-                self._set_sub(sub, metadata=merge_metadata(sub["metadata"], params["metadata"]))
+                apply(metadata=merge_metadata(sub["metadata"], params["metadata"]))
             if "description" in params:
-                self._set_sub(sub, description=params["description"] or None)
+                apply(description=params["description"] or None)
             if "cancellation_details" in params:
                 details = dict(sub["cancellation_details"])
                 details.update({k: v or None for k, v in (params["cancellation_details"] or {}).items()})
-                self._set_sub(sub, cancellation_details=details)
-            if params.get("items"):
-                changes = as_list(params["items"], "items")
-                if len(changes) != 1 or len(sub["items"]["data"]) != 1:
-                    raise StripeError(
-                        400,
-                        "Stripe simulator: only single-item subscriptions with one item change are modelled",
-                        param="items",
-                    )
-                change = changes[0]
-                check_params(change, ("id", "price", "quantity"))
-                item = sub["items"]["data"][0]
-                if change.get("id") and change["id"] != item["id"]:
-                    raise StripeError(
-                        400, f"Invalid subscription_item id: {change['id']}", param="items[0][id]"
-                    )
-                if not change.get("id"):
-                    raise StripeError(
-                        400,
-                        "Stripe simulator: adding a second item is not modelled; "
-                        "pass items[0][id] to replace the price",
-                        param="items[0][id]",
-                    )
-                new_price = self._get("price", change.get("price", item["price"]["id"]), "items[0][price]")
-                new_qty = as_int(change.get("quantity", item["quantity"]), "items[0][quantity]")
-                self._change_price(sub, new_price, new_qty, behavior)
+                apply(cancellation_details=details)
+            bill_now = self._change_price(sub, *change, behavior, previous) if change else None
             if "cancel_at_period_end" in params:
-                self._set_cancel_at_period_end(
-                    sub, as_bool(params["cancel_at_period_end"], "cancel_at_period_end")
-                )
+                flag = as_bool(params["cancel_at_period_end"], "cancel_at_period_end")
+                apply(**self._cancel_flag_changes(sub, flag))
+            if previous:
+                self._emit("customer.subscription.updated", sub, previous)
+            if bill_now:
+                invoice = self._create_invoice(sub, "subscription_update", bill_now)
+                self._settle(invoice, self._take_payment_outcome(None))
             return self.render(sub_id)
 
-    def _set_cancel_at_period_end(self, sub: dict, flag: bool) -> None:
+    def _item_change(self, sub: dict, params: dict) -> tuple[dict, int]:
+        changes = as_list(params["items"], "items")
+        if len(changes) != 1 or len(sub["items"]["data"]) != 1:
+            raise StripeError(
+                400,
+                "Stripe simulator: only single-item subscriptions with one item change are modelled",
+                param="items",
+            )
+        change = changes[0]
+        check_params(change, ("id", "price", "quantity"))
+        item = sub["items"]["data"][0]
+        if not change.get("id"):
+            raise StripeError(
+                400,
+                "Stripe simulator: adding a second item is not modelled; "
+                "pass items[0][id] to replace the price",
+                param="items[0][id]",
+            )
+        if change["id"] != item["id"]:
+            raise StripeError(400, f"Invalid subscription_item id: {change['id']}", param="items[0][id]")
+        new_price = self._get("price", change.get("price", item["price"]["id"]), "items[0][price]")
+        if not new_price["active"]:
+            raise StripeError(
+                400, f"The price specified is inactive: {new_price['id']}", param="items[0][price]"
+            )
+        if new_price["type"] != "recurring" or new_price["currency"] != sub["currency"]:
+            raise StripeError(
+                400,
+                "The price must be recurring and in the subscription's currency.",
+                param="items[0][price]",
+            )
+        return new_price, as_int(change.get("quantity", item["quantity"]), "items[0][quantity]")
+
+    def _cancel_flag_changes(self, sub: dict, flag: bool) -> dict:
         if sub["status"] in ("canceled", "incomplete_expired"):
             raise StripeError(
                 400, "A canceled subscription can only update its cancellation_details and metadata."
             )
-        period_end = sub["items"]["data"][0]["current_period_end"]
+        if flag == sub["cancel_at_period_end"]:
+            return {}
         if flag:
-            self._set_sub(
-                sub,
-                cancel_at_period_end=True,
-                cancel_at=period_end,
-                canceled_at=self.now(),
-                cancellation_details={**sub["cancellation_details"], "reason": "cancellation_requested"},
-            )
-        else:
-            self._set_sub(
-                sub,
-                cancel_at_period_end=False,
-                cancel_at=None,
-                canceled_at=None,
-                cancellation_details={"comment": None, "feedback": None, "reason": None},
-            )
+            return {
+                "cancel_at_period_end": True,
+                "cancel_at": sub["items"]["data"][0]["current_period_end"],
+                "canceled_at": self.now(),
+                "cancellation_details": {**sub["cancellation_details"], "reason": "cancellation_requested"},
+            }
+        return {
+            "cancel_at_period_end": False,
+            "cancel_at": None,
+            "canceled_at": None,
+            "cancellation_details": {"comment": None, "feedback": None, "reason": None},
+        }
 
     def _proration_specs(self, sub, item, old_price, old_qty, new_price, new_qty) -> list[dict]:
         now = self.now()
@@ -1736,27 +1758,19 @@ class StripeSimulator:
             },
         ]
 
-    def _change_price(self, sub: dict, new_price: dict, new_qty: int, behavior: str) -> None:
-        """Swap the item's price like Stripe: same interval keeps the period; a new interval
-        resets the billing cycle and invoices at once."""
-        if not new_price["active"]:
-            raise StripeError(
-                400, f"The price specified is inactive: {new_price['id']}", param="items[0][price]"
-            )
-        if new_price["type"] != "recurring" or new_price["currency"] != sub["currency"]:
-            raise StripeError(
-                400,
-                "The price must be recurring and in the subscription's currency.",
-                param="items[0][price]",
-            )
+    def _change_price(self, sub: dict, new_price: dict, new_qty: int, behavior: str, previous: dict):
+        """Swap the item's price like Stripe: the same interval keeps the period (prorations go
+        to the next invoice, or are billed now with always_invoice); another interval restarts
+        the billing cycle and bills at once. Returns the lines to bill now, if any."""
         item = sub["items"]["data"][0]
         old_price = self.objects[item["price"]["id"]]
         old_qty = item["quantity"]
         if old_price["id"] == new_price["id"] and old_qty == new_qty:
-            return
-        previous = self._items_snapshot(sub)
-        previous["plan"] = self._plan_from_price(old_price)
+            return None
+        previous.setdefault("items", self._items_snapshot(sub)["items"])
+        previous.setdefault("plan", self._plan_from_price(old_price))
         now = self.now()
+        pending = self.internal[sub["id"]]["pending_prorations"]
         same_cycle = (old_price["recurring"]["interval"], old_price["recurring"]["interval_count"]) == (
             new_price["recurring"]["interval"],
             new_price["recurring"]["interval_count"],
@@ -1768,40 +1782,28 @@ class StripeSimulator:
         )
         item["price"] = {"id": new_price["id"]}
         item["quantity"] = new_qty
-        invoice = None
         if not same_cycle:
-            end = add_interval(
-                now, new_price["recurring"]["interval"], new_price["recurring"]["interval_count"]
-            )
-            # the proration credit applies to the new, immediate invoice
-            credit = [s for s in prorations if s["amount"] < 0]
+            recurring = new_price["recurring"]
+            end = add_interval(now, recurring["interval"], recurring["interval_count"])
             item["current_period_start"], item["current_period_end"] = now, end
+            previous.setdefault("billing_cycle_anchor", sub["billing_cycle_anchor"])
             sub["billing_cycle_anchor"] = now
-            lines = [
-                *self.internal[sub["id"]]["pending_prorations"],
-                *credit,
-                {
-                    "item": item,
-                    "price": new_price,
-                    "quantity": new_qty,
-                    "start": now,
-                    "end": end,
-                    "amount": new_price["unit_amount"] * new_qty,
-                },
-            ]
-            self.internal[sub["id"]]["pending_prorations"] = []
-            self._emit("customer.subscription.updated", sub, previous)
-            invoice = self._create_invoice(sub, "subscription_update", lines)
-        elif behavior == "always_invoice" and prorations:
-            lines = [*self.internal[sub["id"]]["pending_prorations"], *prorations]
-            self.internal[sub["id"]]["pending_prorations"] = []
-            self._emit("customer.subscription.updated", sub, previous)
-            invoice = self._create_invoice(sub, "subscription_update", lines)
-        else:
-            self.internal[sub["id"]]["pending_prorations"].extend(prorations)
-            self._emit("customer.subscription.updated", sub, previous)
-        if invoice is not None:
-            self._settle(invoice, self._take_payment_outcome(None))
+            credit = [spec for spec in prorations if spec["amount"] < 0]  # unused time of the old price
+            full = {
+                "item": item,
+                "price": new_price,
+                "quantity": new_qty,
+                "start": now,
+                "end": end,
+                "amount": new_price["unit_amount"] * new_qty,
+            }
+            lines, pending[:] = [*pending, *credit, full], []
+            return lines
+        if behavior == "always_invoice" and prorations:
+            lines, pending[:] = [*pending, *prorations], []
+            return lines
+        pending.extend(prorations)
+        return None
 
     def subscription_cancel(self, sub_id: str, params: dict) -> dict:
         check_params(params, ("invoice_now", "prorate", "cancellation_details"))
@@ -2159,7 +2161,7 @@ class StripeSimulator:
         """Customer cancels in the portal: stays active until the period ends."""
         with self.lock:
             sub = self._sub(sub)
-            self._set_cancel_at_period_end(sub, True)
+            self._set_sub(sub, **self._cancel_flag_changes(sub, True))
         if deliver:
             self._after_action()
         return self.render(sub["id"])
@@ -2168,7 +2170,7 @@ class StripeSimulator:
         """Undo a cancel-at-period-end."""
         with self.lock:
             sub = self._sub(sub)
-            self._set_cancel_at_period_end(sub, False)
+            self._set_sub(sub, **self._cancel_flag_changes(sub, False))
         if deliver:
             self._after_action()
         return self.render(sub["id"])

@@ -339,6 +339,42 @@ def test_switching_to_yearly_resets_the_cycle_and_invoices_at_once(stripe_api):
     assert stripe.Invoice.retrieve(sub.latest_invoice).billing_reason == "subscription_update"
 
 
+def test_one_update_is_one_event_with_every_previous_value(stripe_api):
+    _, monthly, yearly = make_catalogue()
+    sub_id = subscribed(stripe_api, monthly)
+    stripe_api.cancel_at_period_end(sub_id)
+    item_id = stripe.Subscription.retrieve(sub_id)["items"].data[0].id
+    mark = stripe_api.mark()
+    stripe.Subscription.modify(
+        sub_id,
+        items=[{"id": item_id, "price": yearly.id}],
+        cancel_at_period_end=False,
+        metadata={"plan": "team", "interval": "year"},
+        proration_behavior="create_prorations",
+    )
+    stripe_api.flush()
+    events = stripe_api.events(mark)
+    assert [e["type"] for e in events] == ["customer.subscription.updated", *RENEWAL[:2], *RENEWAL[3:]]
+    previous = events[0]["data"]["previous_attributes"]
+    assert set(previous) >= {"items", "plan", "metadata", "cancel_at_period_end", "billing_cycle_anchor"}
+    assert previous["items"]["data"][0]["price"]["id"] == monthly.id
+    assert events[0]["request"]["id"].startswith("req_")
+
+
+def test_a_failed_immediate_charge_leaves_the_subscription_past_due(stripe_api):
+    _, monthly, yearly = make_catalogue()
+    sub_id = subscribed(stripe_api, monthly)
+    stripe_api.fail_next_payments(1)
+    stripe_api.change_price(sub_id, yearly.id)
+    sub = stripe.Subscription.retrieve(sub_id)
+    assert sub.status == "past_due"
+    stripe_api.fail_next_payments(1)
+    with pytest.raises(stripe.CardError):
+        stripe.Invoice.pay(sub.latest_invoice)
+    stripe.Invoice.pay(sub.latest_invoice)
+    assert stripe.Subscription.retrieve(sub_id).status == "active"
+
+
 def test_a_declined_checkout_creates_nothing_and_stays_open(stripe_api):
     _, monthly, _ = make_catalogue()
     session = open_checkout(monthly, stripe.Customer.create(email="x@example.com").id)
