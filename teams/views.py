@@ -22,7 +22,7 @@ def _forbidden(request, exc: services.TeamError):
     return render(request, "teams/forbidden.html", {"detail": str(exc)}, status=403)
 
 
-def _team_page(request, membership: Membership, *, invite_form=None, status: int = 200):
+def _team_page(request, membership: Membership, *, invite_form=None):
     view = team_view(membership, user=request.user)
     if invite_form is None and view.can_manage:
         invite_form = InviteForm(can_invite_admins=view.membership.is_owner)
@@ -36,7 +36,6 @@ def _team_page(request, membership: Membership, *, invite_form=None, status: int
             "invite_form": invite_form,
             "invitation_days": settings.TEAM_INVITATION_DAYS,
         },
-        status=status,
     )
 
 
@@ -85,7 +84,7 @@ def invite(request, team_id):
         else:
             messages.success(request, f"Invitation sent to {sent.invitation.email}.")
             return redirect("teams:team", team_id=membership.team.public_id)
-    return _team_page(request, membership, invite_form=form, status=400)
+    return _team_page(request, membership, invite_form=form)
 
 
 @login_required
@@ -233,7 +232,7 @@ def join(request, token: str):
         request,
         "teams/join.html",
         {"invitation": invitation, "problem": problem, "next": request.path},
-        status=404 if invitation is None else (409 if error else 200),
+        status=404 if invitation is None else 200,
     )
 
 
@@ -248,4 +247,4 @@ def join_by_code(request):
         else:
             messages.success(request, f"Welcome to {membership.team.name}! Your own license key is below.")
             return redirect("teams:team", team_id=membership.team.public_id)
-    return render(request, "teams/join_code.html", {"form": form}, status=400 if form.errors else 200)
+    return render(request, "teams/join_code.html", {"form": form})
