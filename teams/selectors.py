@@ -6,8 +6,9 @@ from dataclasses import dataclass, field
 
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.http import Http404
+from django.utils import timezone
 
-from licensing.models import stale_cutoff
+from licensing.models import VALID_CODES, ValidationCode, stale_cutoff
 from teams.models import Invitation, Membership, Role, Team
 from teams.services import Seats, seats_count
 
@@ -77,6 +78,12 @@ class TeamView:
     @property
     def can_manage(self) -> bool:
         return self.membership.can_manage
+
+    @property
+    def license_problem(self) -> str:
+        """Why the team's keys do not work right now, or "" when they do."""
+        code = self.team.license.state(timezone.now())
+        return "" if code in VALID_CODES else ValidationCode(code).label
 
 
 def team_view(membership: Membership, *, user) -> TeamView:

@@ -391,3 +391,11 @@ def test_another_team_is_reachable_through_the_switcher(team, owner):
     assert reverse("teams:team", args=[other.public_id]) in page
     page = _client(owner).get(reverse("teams:team", args=[other.public_id])).content.decode()
     assert escape(other.name) in page
+
+
+def test_the_team_page_warns_when_the_license_does_not_work(team, owner):
+    team.license.suspended_at = timezone.now()
+    team.license.save()
+    page = _client(owner).get(reverse("teams:detail")).content.decode()
+    assert "The license is suspended." in page
+    assert "nobody can join" in page
