@@ -298,3 +298,18 @@ def test_the_team_api_is_in_the_openapi_schema(client):
     assert "delete" in paths["/api/v1/team/members/{public_id}"]
     assert "post" in paths["/api/v1/team/leave"]
     assert "TeamOutput" in schema["components"]["schemas"]
+
+
+def test_a_personal_api_token_works_without_csrf(world):
+    from accounts.models import ApiToken
+
+    _, plaintext = ApiToken.issue(user=world["owner"], name="script")
+    client = APIClient(enforce_csrf_checks=True)
+    auth = {"HTTP_AUTHORIZATION": f"Bearer {plaintext}"}
+    response = client.get(reverse("teams_api:detail"), **auth)
+    assert response.status_code == 200
+    assert response.json()["id"] == str(world["team"].public_id)
+    response = client.post(
+        reverse("teams_api:invitation_create"), {"email": "token@example.com"}, format="json", **auth
+    )
+    assert response.status_code == 201
