@@ -235,6 +235,12 @@ def test_portal_sessions_webhook_endpoints_and_events_conform(reference, lifecyc
     assert_conforms(reference, stripe.Event.retrieve(events[-1]["id"]))
 
 
+def test_deleted_objects_conform(reference, lifecycle):
+    endpoint = stripe.WebhookEndpoint.create(url="https://example.com/hook", enabled_events=["plan.created"])
+    assert_conforms(reference, stripe.WebhookEndpoint.delete(endpoint.id), "deleted_webhook_endpoint")
+    assert_conforms(reference, stripe.Customer.delete(lifecycle["customer"].id), "deleted_customer")
+
+
 def test_a_missing_reference_skips_outside_ci_and_fails_in_ci(tmp_path, monkeypatch):
     monkeypatch.delenv("CI", raising=False)
     with pytest.raises(pytest.skip.Exception):
