@@ -76,6 +76,15 @@ def ensure_running() -> str:
         return server.url
 
 
+def stop() -> None:
+    """Stop this process's development simulator (tests)."""
+    global _server, _external
+    with _lock:
+        if _server is not None:
+            _server.stop()
+        _server, _external = None, False
+
+
 class AutostartClient(stripe.RequestsClient):
     """stripe-python's HTTP client that starts the development simulator on first use."""
 

@@ -566,3 +566,46 @@ def test_the_simulator_refuses_to_start_with_debug_off(settings, monkeypatch):
         check_allowed(allow_in_tests=True)
     with pytest.raises(SimulatorRefused, match="loopback"):
         SimulatorServer(StripeSimulator(), host="0.0.0.0")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_the_development_simulator_keeps_its_objects_across_restarts(settings, tmp_path):
+    from billing.simulator import dev
+
+    settings.DEBUG = True  # as under `make run`
+    settings.STRIPE_SIMULATOR_URL = f"http://127.0.0.1:{free_port()}"
+    settings.STRIPE_SIMULATOR_STATE_FILE = str(tmp_path / "stripe.json")
+    saved = stripe.api_base, stripe.default_http_client
+    try:
+        dev.install()  # what StripeSimulatorConfig.ready() does: the first call starts the server
+        customer = stripe.Customer.create(email="kept@example.com", api_key=SIMULATOR_API_KEY)
+        assert requests.get(settings.STRIPE_SIMULATOR_URL + "/", timeout=5).status_code == 200
+        dev.stop()
+        assert stripe.Customer.retrieve(customer.id, api_key=SIMULATOR_API_KEY).email == "kept@example.com"
+    finally:
+        dev.stop()
+        stripe.api_base, stripe.default_http_client = saved
+
+
+def test_the_development_simulator_will_not_share_its_port_with_another_program(settings):
+    import socket
+
+    from billing.simulator import dev
+
+    settings.DEBUG = True
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", 0))
+        squatter.listen()
+        settings.STRIPE_SIMULATOR_URL = f"http://127.0.0.1:{squatter.getsockname()[1]}"
+        try:
+            with pytest.raises(SimulatorRefused, match="STRIPE_SIMULATOR_PORT"):
+                dev.ensure_running()
+        finally:
+            dev.stop()
