@@ -10,6 +10,8 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from qualitybytes.logging import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 
@@ -61,6 +63,10 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Operations (qualitybytes/middleware.py): health probes first, then request ids and headers.
+    "qualitybytes.middleware.HealthCheckMiddleware",
+    "qualitybytes.middleware.RequestIdMiddleware",
+    "qualitybytes.middleware.SecurityHeadersMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -214,12 +220,12 @@ if not DEBUG:
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
-}
+# LOG_FORMAT: "json" (one object per line with the request id) or "text"; default text with
+# DEBUG on, json otherwise. Keys and secret tokens are masked in both (qualitybytes/logging.py).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json").strip().lower()
+LOGGING = logging_config(log_format=LOG_FORMAT, level=os.environ.get("LOG_LEVEL", "INFO"))
+# One log line per request (method, path, status, duration, request id); gunicorn's access log is off.
+LOG_REQUESTS = env_bool("LOG_REQUESTS", True)
 
 
 # Licensing ---------------------------------------------------------------------------------
@@ -320,3 +326,48 @@ if STRIPE_SIMULATOR:
     STRIPE_LIVE_MODE = False
     STRIPE_API_HOST = STRIPE_SIMULATOR_URL
     INSTALLED_APPS += ["billing.simulator.apps.StripeSimulatorConfig"]
+
+# Operations --------------------------------------------------------------------------------
+# Deployment, health checks, headers and scale-out: docs/README-deploy.md.
+
+# Optional read replica. The validation API reads from it (qualitybytes/db_router.py); every
+# write and every other read stays on `default`. Tests mirror it onto `default`.
+DATABASE_REPLICA_URL = os.environ.get("DATABASE_REPLICA_URL", "")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL,
+        conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
+        conn_health_checks=True,
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["qualitybytes.db_router.ReplicaRouter"]
+
+# Content-Security-Policy (qualitybytes/middleware.py). Our pages need no inline script or
+# style. Forms may post to ourselves and be redirected to Stripe Checkout / the Customer Portal;
+# in simulator mode those live on a loopback port. CSP_FORM_ACTION_EXTRA adds hosts (custom
+# Stripe domains), space-separated.
+_stripe_hosts = (
+    "http://127.0.0.1:* http://localhost:*"
+    if STRIPE_SIMULATOR
+    else "https://checkout.stripe.com https://billing.stripe.com"
+)
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "frame-ancestors 'none'",
+        f"form-action 'self' {_stripe_hosts} {os.environ.get('CSP_FORM_ACTION_EXTRA', '')}".strip(),
+    ]
+)
+# Features no page uses are switched off for the page and anything it embeds.
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), "
+    "payment=(), usb=()"
+)
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"

@@ -1,0 +1,117 @@
+"""Log records as one JSON object per line, each with the request id, and secrets masked.
+
+Settings wire these into LOGGING (the Operations block); gunicorn.conf.py reuses them for
+gunicorn's own messages. This module must not import Django settings: gunicorn loads it first.
+"""
+
+import contextvars
+import json
+import logging
+import re
+from datetime import UTC, datetime
+
+# The id of the request being served by this thread / task; "-" outside a request.
+request_id_var: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default="-")
+
+# A license key is QB- and seven groups of five Crockford symbols (licensing/keys.py); clients
+# may send it in lower case or without dashes. The first group is the public prefix and stays;
+# anything longer than the prefix is masked, even a partial key.
+_LICENSE_KEY = re.compile(r"\b(QB[-_ ]?[0-9A-Z]{5})(?:[-_ ]?[0-9A-Z]{4,5})+\b", re.IGNORECASE)
+# Personal API tokens (accounts.models.ApiToken) and Stripe secrets: keep the kind, drop the rest.
+_TOKENS = re.compile(r"\b(qbt_|sk_live_|sk_test_|rk_live_|rk_test_|whsec_)[A-Za-z0-9_\-]{4,}")
+MASK = "[masked]"
+
+
+def mask_secrets(text: str) -> str:
+    """`text` with license keys and secret tokens replaced by their non-secret beginning."""
+    if "QB" not in text.upper() and "_" not in text:
+        return text
+    text = _LICENSE_KEY.sub(lambda m: f"{m.group(1)}-{MASK}", text)
+    return _TOKENS.sub(lambda m: f"{m.group(1)}{MASK}", text)
+
+
+class RequestIdFilter(logging.Filter):
+    """Adds `request_id` to every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id_var.get()
+        return True
+
+
+class MaskSecretsFilter(logging.Filter):
+    """Masks keys and tokens in the message, its arguments and the traceback of every record.
+
+    Keys must never be logged in the first place; this is the net under that rule.
+    """
+
+    _formatter = logging.Formatter()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            message = str(record.msg)
+        record.msg, record.args = mask_secrets(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self._formatter.formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_secrets(record.exc_text)
+        return True
+
+
+# Attributes every LogRecord has; anything else was passed with `extra=` and is logged too.
+_STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "request_id"}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, message, request_id, extras, exception."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, tz=UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", request_id_var.get()),
+        }
+        for name, value in vars(record).items():
+            if name not in _STANDARD and not name.startswith("_"):
+                entry[name] = value
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            entry["exc_info"] = record.exc_text
+        if record.stack_info:
+            entry["stack_info"] = self.formatStack(record.stack_info)
+        # Extras are not filtered by MaskSecretsFilter: mask the finished line as well.
+        return mask_secrets(json.dumps(entry, default=str))
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
+
+
+def logging_config(*, log_format: str, level: str) -> dict:
+    """The LOGGING dict for settings (and gunicorn): one stderr handler with both filters."""
+    formatter = {"()": JsonFormatter} if log_format == "json" else {"format": TEXT_FORMAT}
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "filters": {
+            "request_id": {"()": RequestIdFilter},
+            "mask_secrets": {"()": MaskSecretsFilter},
+        },
+        "formatters": {"default": formatter},
+        "handlers": {
+            "console": {
+                "class": "logging.StreamHandler",
+                "formatter": "default",
+                "filters": ["request_id", "mask_secrets"],
+            }
+        },
+        "root": {"handlers": ["console"], "level": level},
+        # Django's own handlers would print the same record a second time or mail admins.
+        "loggers": {
+            "django": {"handlers": ["console"], "level": level, "propagate": False},
+            "django.server": {"handlers": ["console"], "level": level, "propagate": False},
+        },
+    }
