@@ -323,10 +323,30 @@ class StripeSimulator:
             self._expand(value, rest, path)
 
     @staticmethod
+    def _created_filter(objects: list[dict], created) -> list[dict]:
+        if not isinstance(created, dict):
+            return [o for o in objects if o["created"] == as_int(created, "created")]
+        ops = {"gt": int.__gt__, "gte": int.__ge__, "lt": int.__lt__, "lte": int.__le__}
+        for op, value in created.items():
+            if op not in ops:
+                raise unknown_parameter(f"created[{op}]")
+            bound = as_int(value, f"created[{op}]")
+            objects = [o for o in objects if ops[op](o["created"], bound)]
+        return objects
+
+    @staticmethod
     def _list(data: list, url: str, has_more: bool = False) -> dict:
         return {"object": "list", "data": data, "has_more": has_more, "url": url}
 
     def paginate(self, objects: list[dict], params: dict, url: str, expand: Iterable[str] = ()) -> dict:
+        if params.get("created") not in (None, ""):
+            objects = self._created_filter(objects, params["created"])
+        if params.get("test_clock"):
+            objects = []  # the simulator has no test clocks
+        if params.get("delivery_success") not in (None, ""):
+            raise StripeError(
+                400, "Stripe simulator: delivery_success is not modelled", param="delivery_success"
+            )
         limit = as_int(params.get("limit", 10), "limit")
         if not 1 <= limit <= 100:
             raise StripeError(400, "Invalid integer: limit must be between 1 and 100", param="limit")
@@ -2096,6 +2116,20 @@ class StripeSimulator:
         if deliver:
             self._after_action()
         return self.render(sub["id"])
+
+    def backdate(self, sub, seconds: int) -> dict:
+        """Move a subscription's dates `seconds` into the past, as a Stripe test clock would make
+        time pass (no event: Stripe sends none for the passing of time itself). Lets a test put
+        the period end, plus any grace, behind the app's clock before the next action."""
+        with self.lock:
+            sub = self._sub(sub)
+            for item in sub["items"]["data"]:
+                item["current_period_start"] -= seconds
+                item["current_period_end"] -= seconds
+            for key in ("billing_cycle_anchor", "cancel_at", "start_date", "created"):
+                if sub[key]:
+                    sub[key] -= seconds
+            return self.render(sub["id"])
 
     def _backdate(self, sub: dict, item: dict) -> None:
         shift = item["current_period_end"] - self.now()

@@ -110,6 +110,17 @@ def test_stripe_python_manages_customers_products_and_prices(stripe_api):
     assert stripe.Customer.list(email="a@example.com").data[0].id == customer.id
 
 
+def test_lists_page_and_filter_by_creation_time(stripe_api):
+    first = stripe.Customer.create(email="first@example.com")
+    stripe_api.advance_clock(60)
+    second = stripe.Customer.create(email="second@example.com")
+    assert [c.id for c in stripe.Customer.list(limit=1).data] == [second.id]
+    assert [c.id for c in stripe.Customer.list(limit=1, starting_after=second.id).data] == [first.id]
+    assert stripe.Customer.list(limit=1).has_more is True
+    assert [c.id for c in stripe.Customer.list(created={"lt": second.created}).data] == [first.id]
+    assert [c.id for c in stripe.Customer.list().auto_paging_iter()] == [second.id, first.id]
+
+
 def test_a_lookup_key_moves_only_when_asked(stripe_api):
     product, monthly, _ = make_catalogue()
     with pytest.raises(stripe.InvalidRequestError, match="already uses that lookup key"):
@@ -209,6 +220,15 @@ def test_a_backdated_renewal_ends_the_old_period_now(stripe_api):
     assert before - 5 <= item.current_period_start <= time.time() + 5
     invoice = stripe.Invoice.retrieve(stripe.Subscription.retrieve(sub_id).latest_invoice)
     assert invoice.lines.data[0].period.start == item.current_period_start
+
+
+def test_backdate_moves_the_period_behind_the_clock_without_an_event(stripe_api):
+    sub_id = subscribed(stripe_api)
+    end = period_end(sub_id)
+    mark = stripe_api.mark()
+    stripe_api.backdate(sub_id, 40 * 86400)
+    assert period_end(sub_id) == end - 40 * 86400 < time.time()
+    assert stripe_api.event_types(mark) == []
 
 
 def test_the_dashboard_lists_subscriptions_and_runs_stripe_side_actions(stripe_api, stripe_simulator_server):
