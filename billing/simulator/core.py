@@ -1267,8 +1267,9 @@ class StripeSimulator:
                 "payment_method_options": None,
                 "payment_method_types": None,
             },
+            # a first invoice covers its period; later ones report the usage period that just ended
             "period_end": max(ends) if billing_reason == "subscription_create" else min(starts),
-            "period_start": min(starts) if billing_reason == "subscription_create" else min(starts),
+            "period_start": min(starts),
             "post_payment_credit_notes_amount": 0,
             "pre_payment_credit_notes_amount": 0,
             "receipt_number": None,
@@ -1448,7 +1449,6 @@ class StripeSimulator:
             item = sub["items"]["data"][0]
             price = self.objects[item["price"]["id"]]
             quantity = item["quantity"]
-            lines = []
             start, end = item["current_period_start"], item["current_period_end"]
             pending = list(self.internal[sub["id"]].get("pending_prorations", []))
             if details.get("items"):
@@ -1458,8 +1458,19 @@ class StripeSimulator:
                 )
                 new_qty = as_int(change.get("quantity", quantity), "quantity")
                 behavior = details.get("proration_behavior", "create_prorations")
-                if behavior != "none":
-                    pending += self._proration_specs(sub, item, price, quantity, new_price, new_qty)
+                prorations = (
+                    []
+                    if behavior == "none"
+                    else self._proration_specs(sub, item, price, quantity, new_price, new_qty)
+                )
+                if (new_price["recurring"]["interval"], new_price["recurring"]["interval_count"]) != (
+                    price["recurring"]["interval"],
+                    price["recurring"]["interval_count"],
+                ):
+                    # another interval restarts the cycle now: the preview is the immediate invoice
+                    start = end = self.now()
+                    prorations = [spec for spec in prorations if spec["amount"] < 0]
+                pending += prorations
                 price, quantity = new_price, new_qty
             next_end = add_interval(end, price["recurring"]["interval"], price["recurring"]["interval_count"])
             specs = [
@@ -1506,7 +1517,6 @@ class StripeSimulator:
                 total=total,
                 total_excluding_tax=total,
             )
-            del start
             return invoice
 
     # ---------------------------------------------------------- subscriptions
@@ -2007,7 +2017,6 @@ class StripeSimulator:
                 )
             sub = self._new_subscription(session, customer)
             created_event = self._emit("customer.subscription.created", sub)
-            item = sub["items"]["data"][0]
             invoice = self._create_invoice(
                 sub,
                 "subscription_create",
@@ -2023,7 +2032,6 @@ class StripeSimulator:
                     for i in sub["items"]["data"]
                 ],
             )
-            del item
             self._attempt_payment(invoice, True)
             self._set_sub(sub, status="active")
             session.update(

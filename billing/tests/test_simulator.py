@@ -395,6 +395,18 @@ def test_a_failed_immediate_charge_leaves_the_subscription_past_due(stripe_api):
     assert stripe.Subscription.retrieve(sub_id).status == "active"
 
 
+def test_previewing_a_switch_to_yearly_shows_the_immediate_invoice(stripe_api):
+    _, monthly, yearly = make_catalogue()
+    sub_id = subscribed(stripe_api, monthly)
+    item_id = stripe.Subscription.retrieve(sub_id)["items"].data[0].id
+    preview = stripe.Invoice.create_preview(
+        subscription=sub_id, subscription_details={"items": [{"id": item_id, "price": yearly.id}]}
+    )
+    credit, charge = preview.lines.data
+    assert credit.amount < 0 and charge.amount == 49000
+    assert preview.amount_due == 49000 + credit.amount
+
+
 def test_a_declined_checkout_creates_nothing_and_stays_open(stripe_api):
     _, monthly, _ = make_catalogue()
     session = open_checkout(monthly, stripe.Customer.create(email="x@example.com").id)
@@ -513,7 +525,7 @@ def test_a_failed_delivery_is_recorded_and_can_be_redelivered(
 ):
     real_uuid = stripe_webhook_endpoint.djstripe_uuid
     WebhookEndpoint.objects.filter(pk=stripe_webhook_endpoint.pk).update(djstripe_uuid=uuid.uuid4())
-    customer = stripe.Customer.create(email="late@example.com")
+    stripe.Customer.create(email="late@example.com")
     stripe_simulator.flush()
     failed = stripe_simulator.failed_deliveries()
     assert [(f["type"], f["attempts"][0]["status"]) for f in failed] == [("customer.created", 404)]
@@ -522,7 +534,6 @@ def test_a_failed_delivery_is_recorded_and_can_be_redelivered(
     assert stripe_simulator.redeliver(failed[0]["event_id"]) == [200]
     assert stripe_simulator.failed_deliveries() == []
     assert Event.objects.filter(id=failed[0]["event_id"]).exists()
-    del customer
 
 
 @pytest.mark.django_db(transaction=True)
