@@ -23,6 +23,7 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from licensing import keys, services, throttling
 from licensing.api import examples, serializers
 from licensing.models import ValidationCode
+from qualitybytes.db_router import reads_from_replica
 
 HTTP_STATUS_FOR_REFUSAL = {
     ValidationCode.NOT_FOUND: status.HTTP_404_NOT_FOUND,
@@ -166,13 +167,15 @@ class ValidateLicenseView(LicensingView):
     )
     def post(self, request):
         data = self.parse_input(request)
-        outcome = services.license_validate(
-            key=data["key"],
-            fingerprint=data.get("fingerprint") or None,
-            entitlements=data["entitlements"],
-            nonce=data.get("nonce"),
-            ip=request.client_ip,
-        )
+        # Scale-out: validation only reads, so it may read from the replica (qualitybytes/db_router.py).
+        with reads_from_replica():
+            outcome = services.license_validate(
+                key=data["key"],
+                fingerprint=data.get("fingerprint") or None,
+                entitlements=data["entitlements"],
+                nonce=data.get("nonce"),
+                ip=request.client_ip,
+            )
         return Response(serializers.ValidationOutput(outcome).data)
 
 
