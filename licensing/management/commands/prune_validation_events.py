@@ -11,7 +11,9 @@ class Command(BaseCommand):
     help = "Delete validation log rows older than LICENSE_VALIDATION_EVENT_DAYS (or --days). Safe to rerun."
 
     def add_arguments(self, parser):
-        parser.add_argument("--days", type=int, help="Keep this many days instead.")
+        parser.add_argument(
+            "--days", "--older-than", dest="days", type=int, help="Keep this many days instead."
+        )
 
     def handle(self, *args, days=None, **options):
         days = settings.LICENSE_VALIDATION_EVENT_DAYS if days is None else days
