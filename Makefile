@@ -21,6 +21,9 @@ install: $(VENV)/.installed
 run: install
 	$(BIN)/python manage.py migrate --noinput
 	$(BIN)/python manage.py seed_plans
+	@# With no Stripe key these talk to the built-in simulator; both are safe to run again.
+	$(BIN)/python manage.py sync_plans
+	$(BIN)/python manage.py create_webhook_endpoint
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
 ## make test: the whole suite against PostgreSQL ($(DATABASE_URL))

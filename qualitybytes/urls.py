@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 
 from billing import views as billing_views
 from licensing.tokens import jwks_view
+from qualitybytes import views as site_views
 from qualitybytes.views import ApiDocsView, ApiRedocView
 
 handler404 = "qualitybytes.views.page_not_found"
@@ -12,6 +13,7 @@ handler500 = "qualitybytes.views.server_error"
 
 urlpatterns = [
     path("", TemplateView.as_view(template_name="home.html"), name="home"),
+    path("favicon.ico", site_views.favicon),
     path("pricing/", billing_views.pricing, name="pricing"),
     path("billing/", include("billing.urls")),
     path("stripe/", include("djstripe.urls", namespace="djstripe")),

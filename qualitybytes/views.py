@@ -1,7 +1,8 @@
 from django.conf import settings
-from django.http import HttpResponseServerError
+from django.http import HttpResponsePermanentRedirect, HttpResponseServerError
 from django.shortcuts import render
 from django.template.loader import get_template
+from django.templatetags.static import static
 from drf_spectacular.utils import extend_schema
 from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
 
@@ -44,3 +45,8 @@ def _relaxed(*directives: str) -> str:
     for directive in directives:
         policy[directive.split()[0]] = directive
     return "; ".join(policy.values())
+
+
+def favicon(request):
+    # Resolved per request: the hashed name exists only once collectstatic has run.
+    return HttpResponsePermanentRedirect(static("img/favicon.svg"))

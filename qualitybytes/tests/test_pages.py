@@ -21,3 +21,9 @@ def test_pages_are_built_for_phone_width(client, db):
     html = client.get("/").content.decode()
     assert 'name="viewport" content="width=device-width' in html
     assert "/static/css/site.css" in html
+
+
+def test_favicon_ico_points_at_the_site_icon(client, db):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301
+    assert response["Location"].endswith("favicon.svg")
