@@ -27,6 +27,10 @@ from licensing.models import LicenseKey, UsageDaily, ValidationEvent
 
 logger = logging.getLogger(__name__)
 
+# Workers flushing at the same moment would upsert overlapping counter rows in different orders
+# and deadlock; a transaction-scoped advisory lock, taken inside the one statement, queues them.
+FLUSH_LOCK = 0x51427265636F7264
+
 
 @dataclass
 class Pending:
@@ -99,8 +103,10 @@ def _write_postgresql(batch: dict[tuple[int, date], Pending]) -> None:
     )
     sql = f"""
         WITH batch (key_id, day, n, at, code, fingerprint, ip) AS (
-            SELECT * FROM (VALUES {rows}) AS v (key_id, day, n, at, code, fingerprint, ip)
+            SELECT v.* FROM (VALUES {rows}) AS v (key_id, day, n, at, code, fingerprint, ip),
+                (SELECT pg_advisory_xact_lock(%s)) AS one_flush_at_a_time
             WHERE EXISTS (SELECT 1 FROM {keys} k WHERE k.id = v.key_id)
+            ORDER BY v.key_id, v.day
         ), touched AS (
             UPDATE {keys} k SET last_validated_at = latest.at
             FROM (SELECT key_id, max(at) AS at FROM batch GROUP BY key_id) latest
@@ -114,7 +120,7 @@ def _write_postgresql(batch: dict[tuple[int, date], Pending]) -> None:
         SELECT key_id, code, fingerprint, ip, at FROM batch
     """
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, UsageDaily.VALIDATIONS])
+        cursor.execute(sql, [*params, FLUSH_LOCK, UsageDaily.VALIDATIONS])
 
 
 def _write_portable(batch: dict[tuple[int, date], Pending]) -> None:

@@ -55,14 +55,11 @@ def hit(scope: str, ident: str, rate: Rate | None) -> None:
     window = int(now // rate.seconds)
     counter = f"licensing:rl:{scope}:{ident}:{window}"
     # The counter lives a little past its window so a slow clock never sees it reappear.
-    if cache.add(counter, 1, timeout=rate.seconds + 1):
-        used = 1
-    else:
-        try:
-            used = cache.incr(counter)
-        except ValueError:
-            cache.add(counter, 1, timeout=rate.seconds + 1)
-            used = 1
+    # incr first: after a window's first request that is the only cache round trip.
+    try:
+        used = cache.incr(counter)
+    except ValueError:
+        used = 1 if cache.add(counter, 1, timeout=rate.seconds + 1) else cache.incr(counter)
     if used > rate.count:
         retry_after = max(1, int((window + 1) * rate.seconds - now + 0.999))
         raise RateLimited(retry_after=retry_after, scope=scope)

@@ -1,5 +1,7 @@
 """Input and output serializers of the licensing API. Inputs only validate; outputs only render."""
 
+import copy
+
 from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -63,14 +65,23 @@ def nonce_field() -> serializers.CharField:
     )
 
 
-class ValidateInput(serializers.Serializer):
+class InputSerializer(serializers.Serializer):
+    """DRF deep-copies every declared field for each serializer instance; on the validation hot
+    path that cost as much as the validation itself. A shallow copy per instance is enough: each
+    copy is bound to its serializer, and validating never changes a field."""
+
+    def get_fields(self):
+        return {name: copy.copy(field) for name, field in self._declared_fields.items()}
+
+
+class ValidateInput(InputSerializer):
     key = LicenseKeyField()
     fingerprint = fingerprint_field(required=False, allow_null=True)
     entitlements = entitlements_field()
     nonce = nonce_field()
 
 
-class ActivateInput(serializers.Serializer):
+class ActivateInput(InputSerializer):
     key = LicenseKeyField()
     fingerprint = fingerprint_field()
     name = text_field(100, required=False, allow_blank=True, default="")
@@ -78,12 +89,12 @@ class ActivateInput(serializers.Serializer):
     app_version = text_field(50, required=False, allow_blank=True, default="")
 
 
-class DeactivateInput(serializers.Serializer):
+class DeactivateInput(InputSerializer):
     key = LicenseKeyField()
     fingerprint = fingerprint_field()
 
 
-class HeartbeatInput(serializers.Serializer):
+class HeartbeatInput(InputSerializer):
     key = LicenseKeyField()
     fingerprint = fingerprint_field()
     app_version = text_field(50, required=False, allow_blank=True, default="")
@@ -91,7 +102,7 @@ class HeartbeatInput(serializers.Serializer):
     nonce = nonce_field()
 
 
-class UsageInput(serializers.Serializer):
+class UsageInput(InputSerializer):
     key = LicenseKeyField()
     fingerprint = fingerprint_field()
     feature = serializers.CharField(max_length=64, validators=[FEATURE_NAME])

@@ -321,3 +321,40 @@ def test_the_buffer_is_written_when_the_process_exits():
 
     assert atexit.unregister(recorder.flush) is None
     atexit.register(recorder.flush)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_workers_writing_their_buffers_at_once_neither_deadlock_nor_lose_counts(caplog):
+    import threading
+
+    from django.db import connection
+
+    from licensing.recording import ValidationRecorder
+
+    keys_ = [LicenseKeyFactory() for _ in range(40)]
+    workers = [ValidationRecorder() for _ in range(4)]
+    for number, worker in enumerate(workers):
+        # Each worker meets the keys in a different order, as real traffic would.
+        order = keys_ if number % 2 else list(reversed(keys_))
+        for key in order:
+            worker.record(key_id=key.pk, code="VALID", fingerprint=None, ip=None, at=timezone.now())
+    barrier = threading.Barrier(len(workers))
+    written = []
+
+    def flush(worker):
+        try:
+            barrier.wait(timeout=10)
+            written.append(worker.flush())
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=flush, args=(worker,)) for worker in workers]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert written == [40] * 4
+    assert "Could not write" not in caplog.text
+    counts = UsageDaily.objects.filter(feature=UsageDaily.VALIDATIONS).values_list("count", flat=True)
+    assert sorted(counts) == [4] * 40
+    assert ValidationEvent.objects.count() == 160
