@@ -67,6 +67,9 @@ def server_env(database_url: str) -> dict[str, str]:
             "ALLOWED_HOSTS": HOST,
             "SECURE_SSL_REDIRECT": "0",
             "LOG_LEVEL": "WARNING",
+            "LOG_REQUESTS": "0",
+            # whitenoise warns that collectstatic has not run; the API serves no static files.
+            "PYTHONWARNINGS": "ignore::UserWarning",
             # The limits stay on, high enough not to trip, so their cost is measured too.
             "LICENSE_RATE_LIMIT_IP": os.environ.get("BENCH_RATE_LIMIT_IP", "100000000/m"),
             "LICENSE_RATE_LIMIT_KEY": os.environ.get("BENCH_RATE_LIMIT_KEY", "100000000/m"),
@@ -191,8 +194,10 @@ def wrk(url: str, bodies: Path, *, seconds: int, connections: int, threads: int,
     if not match:
         raise SystemExit(f"wrk printed no summary:\n{output}")
     requests, duration, p50, p90, p99, errors = match.groups()
+    rps = int(requests) / float(duration)
+    log(f"  {url}: {rps:.0f} req/s, p50 {int(p50) / 1000:.2f} ms, p99 {int(p99) / 1000:.2f} ms")
     return {
-        "rps": int(requests) / float(duration),
+        "rps": rps,
         "p50_ms": int(p50) / 1000,
         "p90_ms": int(p90) / 1000,
         "p99_ms": int(p99) / 1000,
@@ -215,6 +220,18 @@ def wait_for_server(url: str, timeout: float = 30) -> None:
     raise SystemExit("gunicorn did not start")
 
 
+def check_answers(base: str, sample: dict) -> None:
+    """wrk counts only 4xx / 5xx as errors: make sure a validation really answers 200 VALID."""
+    body = json.dumps({"key": sample["valid"][0]}).encode()
+    request = urllib.request.Request(  # noqa: S310 - loopback only
+        f"{base}/api/v1/licenses/validate", data=body, headers={"Content-Type": "application/json"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+        answer = json.loads(response.read())
+        if response.status != 200 or answer.get("code") != "VALID":
+            raise SystemExit(f"validate answered {response.status} {answer}; check the server settings")
+
+
 def count_queries(sample: dict) -> dict:
     """Queries per validation, measured in-process on the same database."""
     import django
@@ -227,7 +244,7 @@ def count_queries(sample: dict) -> dict:
 
     from licensing import keys
 
-    client = Client()
+    client = Client(HTTP_HOST=HOST)
     cases = {
         "valid key": {"key": sample["valid"][-1], "entitlements": ["core"]},
         "key + fingerprint": {"key": sample["device"][-1][0], "fingerprint": sample["device"][-1][1]},
@@ -284,6 +301,7 @@ def main() -> None:
     base = f"http://{HOST}:{PORT}"
     try:
         wait_for_server(f"{base}/bench/bare")
+        check_answers(base, sample)
         common = {"seconds": args.seconds, "connections": args.connections, "threads": args.threads}
         wrk(
             f"{base}/api/v1/licenses/validate",
