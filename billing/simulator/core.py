@@ -74,7 +74,14 @@ def add_interval(ts: int, interval: str, count: int = 1) -> int:
 
 
 def money(amount: int, currency: str) -> str:
-    return f"{amount / 100:,.2f} {currency.upper()}"
+    sign = "-" if amount < 0 else ""
+    if currency == "usd":
+        return f"{sign}${abs(amount) / 100:,.2f}"
+    return f"{sign}{abs(amount) / 100:,.2f} {currency.upper()}"
+
+
+def day(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%-d %B %Y")
 
 
 class StripeError(Exception):

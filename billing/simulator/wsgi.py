@@ -21,6 +21,7 @@ from billing.simulator.core import (
     StripeError,
     StripeSimulator,
     check_params,
+    day,
     money,
     new_id,
 )
@@ -294,7 +295,7 @@ box-shadow:0 6px 24px rgba(50,50,93,.12)}
 h1{font-size:1.35rem;margin:0 0 .25rem}h2{font-size:1.05rem;margin:1.5rem 0 .5rem}
 .muted{color:#697386;font-size:.9rem}
 .amount{font-size:2rem;font-weight:700;margin:1rem 0}table{width:100%;border-collapse:collapse;margin:1rem 0}
-td{padding:.4rem 0;border-bottom:1px solid #e3e8ee}td:last-child{text-align:right}
+td{padding:.4rem 0;border-bottom:1px solid #e3e8ee;overflow-wrap:anywhere}td:last-child{text-align:right}
 .actions{display:flex;gap:.75rem;margin-top:1.5rem;flex-wrap:wrap}form{margin:0}
 button{font-size:1rem;padding:.7rem 1.4rem;border-radius:8px;border:0;cursor:pointer;font-weight:600}
 .pay{background:#635bff;color:#fff}.decline{background:#fff;color:#c0123c;border:1px solid #c0123c}
@@ -410,7 +411,7 @@ class Pages:
                 f"<td>{html.escape(status)}"
                 f"</td></tr><tr><td>{html.escape(customer.get('email') or sub['customer'])}</td>"
                 f"<td>{html.escape(item['price'].get('lookup_key') or item['price']['id'])}</td></tr>"
-                f"<tr><td>Period ends</td><td>{item['current_period_end']}</td></tr></table>"
+                f"<tr><td>Period ends</td><td>{day(item['current_period_end'])}</td></tr></table>"
                 f"<div class='actions'>{buttons}</div>"
             )
         events = self.sim.events()[-30:]
@@ -520,7 +521,7 @@ class Pages:
                 f"<td>{money(price['unit_amount'] * item['quantity'], price['currency'])} / "
                 f"{html.escape(price['recurring']['interval'])}</td></tr>"
                 f"<tr><td>Status</td><td>{html.escape(status)}</td></tr>"
-                f"<tr><td>Current period ends</td><td>{item['current_period_end']}</td></tr></table>"
+                f"<tr><td>Current period ends</td><td>{day(item['current_period_end'])}</td></tr></table>"
                 f"<div class='actions'>{actions}</div>"
             )
         back = (
