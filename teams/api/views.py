@@ -19,8 +19,19 @@ from teams.selectors import membership_for, team_view
 TAGS = ["team"]
 
 ERRORS = {
+    # A 400 is a team error with a code, or DRF's field errors (checked by `make schemathesis`).
     400: OpenApiResponse(
-        serializers.TeamErrorOutput, description="Invalid input, or the team's state does not allow it."
+        {
+            "oneOf": [
+                {"$ref": "#/components/schemas/TeamErrorOutput"},
+                {
+                    "type": "object",
+                    "description": 'Field errors, e.g. {"email": ["Enter a valid email address."]}.',
+                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
+                },
+            ]
+        },
+        description="Invalid input (field errors), or the team's state does not allow it (a code).",
     ),
     403: OpenApiResponse(
         serializers.TeamErrorOutput, description="Not logged in, or not the team's owner or admin."
@@ -46,7 +57,12 @@ class TeamAPIView(APIView):
             elif isinstance(exc, services.SeatLimitReached):
                 code = status.HTTP_409_CONFLICT
             return Response({"code": exc.code, "detail": str(exc)}, status=code)
-        return super().handle_exception(exc)
+        response = super().handle_exception(exc)
+        detail = response.data.get("detail") if isinstance(response.data, dict) else None
+        if detail is not None and "code" not in response.data:
+            # 403 / 404 from DRF carry a code like the team errors do, as the schema says.
+            response.data["code"] = str(getattr(detail, "code", "error")).upper()
+        return response
 
     def membership(self, team_id) -> Membership:
         membership = membership_for(self.request.user, team_id)
