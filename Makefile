@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/qualitybytes
 export DEBUG ?= 1
 
-.PHONY: run test lint format install venv migrate seed bench clean
+.PHONY: run test lint format install venv migrate seed bench clean audit schemathesis
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,18 @@ BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/qb_bench
 bench: install
 	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 2; }
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/run.py
+
+## make audit: pip-audit over requirements.txt (any known vulnerability fails; packages PyPI could
+## not be asked about are named but do not fail without AUDIT_STRICT=1) and bandit (high severity fails).
+audit: install
+	$(BIN)/python .ci/audit.py
+	$(BIN)/bandit -q -r accounts billing licensing teams qualitybytes -x '*/tests/*' -lll
+
+## make schemathesis: fuzz the live API (gunicorn + a fresh PostgreSQL database) against /api/schema/:
+## no 5xx and every response as the schema says. SCHEMATHESIS_MAX_TIME (default 300 s) bounds it.
+SCHEMATHESIS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/qb_schemathesis
+schemathesis: install
+	SCHEMATHESIS_DATABASE_URL=$(SCHEMATHESIS_DATABASE_URL) $(BIN)/python .ci/schemathesis.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 staticfiles .pytest_cache .ruff_cache
