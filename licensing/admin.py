@@ -1,9 +1,49 @@
+"""The operator panel for licenses, keys, devices, the validation log and usage.
+
+Staff actions call the licensing services. Each asks for a reason on a confirmation page, then
+records the change in the admin history (LogEntry) with who did it and why. Validation reads
+the license state from the database on every call, so a change holds from the next validation.
+Lists annotate their counts with subqueries: the query count of a page does not depend on how
+many rows it shows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
-from django.db.models import Count, Q
+from django.contrib.admin import helpers
+from django.core.exceptions import PermissionDenied
+from django.db import transaction
+from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery, Sum
+from django.db.models.functions import Coalesce
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 
 from licensing import keys, services
-from licensing.models import Device, License, LicenseKey, LicenseKeyStatus, UsageDaily, ValidationEvent
+from licensing.exports import licenses_csv_write
+from licensing.models import (
+    Device,
+    License,
+    LicenseKey,
+    LicenseKeyStatus,
+    LicenseStatus,
+    UsageDaily,
+    ValidationCode,
+    ValidationEvent,
+    stale_cutoff,
+)
+
+RECENT_EVENTS = 20
+USAGE_DAYS = 30
 
 
 def search_by_full_key(queryset, search_term: str, digest_lookup: str):
@@ -15,14 +55,214 @@ def search_by_full_key(queryset, search_term: str, digest_lookup: str):
     return queryset.filter(**{digest_lookup: digest})
 
 
+def _ended(now: datetime) -> Q:
+    return Q(status=LicenseStatus.GRACE, grace_ends_at__lte=now) | (
+        ~Q(status=LicenseStatus.GRACE) & Q(expires_at__lte=now)
+    )
+
+
+def _count(queryset, group: str):
+    """A correlated COUNT(*) of `queryset` (filtered on the outer row through `group`), 0 when empty."""
+    counted = queryset.order_by().values(group).annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+
+
+def html_table(headers: list[str], rows: list[tuple], empty: str):
+    if not rows:
+        return format_html('<p class="qb-empty">{}</p>', empty)
+    head = format_html_join("", "<th>{}</th>", ((h,) for h in headers))
+    body = format_html_join(
+        "", "<tr>{}</tr>", ((format_html_join("", "<td>{}</td>", ((c,) for c in row)),) for row in rows)
+    )
+    return format_html(
+        '<table class="qb-table"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>', head, body
+    )
+
+
+def local_time(value: datetime | None) -> str:
+    return f"{timezone.localtime(value):%Y-%m-%d %H:%M}" if value else "—"
+
+
+# --- staff actions with a reason ---------------------------------------------------------------
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(
+        max_length=500,
+        widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
+        help_text="Kept with the license and in the admin history. Customers never see it.",
+    )
+
+
+class ExtendForm(ReasonForm):
+    valid_through = forms.DateField(
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="The license works until the end of this day (UTC).",
+    )
+    field_order = ["valid_through", "reason"]
+
+    def clean_valid_through(self):
+        value = self.cleaned_data["valid_through"]
+        if value < timezone.now().date():
+            raise forms.ValidationError("Pick today or a later date.")
+        return value
+
+
+@dataclass(frozen=True)
+class StaffAction:
+    """An action that asks for a reason; `apply` returns the history message or raises LicensingError."""
+
+    name: str
+    title: str
+    intro: str
+    button: str
+    done: str
+    apply: Callable
+    form_class: type[forms.Form] = ReasonForm
+    danger: bool = False
+
+
+def license_extend_comp(*, license: License, through: date, now: datetime | None = None) -> License:
+    """Move a comp license's end to the end of `through` (UTC) and make it active again."""
+    with transaction.atomic():
+        row = License.objects.select_for_update().get(pk=license.pk)
+        if row.stripe_subscription_id:
+            raise services.LicensingError(
+                "It is billed through Stripe; its period comes from the subscription."
+            )
+        if row.revoked_at:
+            raise services.LicensingError("It is revoked; issue a new license instead.")
+        ends = datetime.combine(through, time.max, tzinfo=UTC)
+        if ends <= (now or timezone.now()):
+            raise services.LicensingError("The new end is in the past.")
+        row.expires_at, row.grace_ends_at, row.status = ends, None, LicenseStatus.ACTIVE
+        row.save(update_fields=["expires_at", "grace_ends_at", "status", "updated_at"])
+    return row
+
+
+def _revoke(license_, data, user):
+    services.license_revoke(license=license_, reason=data["reason"], by=user)
+    return f"Revoked the license. Reason: {data['reason']}"
+
+
+def _suspend(license_, data, user):
+    services.license_suspend(license=license_, reason=data["reason"], by=user)
+    return f"Suspended the license. Reason: {data['reason']}"
+
+
+def _reinstate(license_, data, user):
+    services.license_reinstate(license=license_)
+    return f"Reinstated the license (suspension lifted). Reason: {data['reason']}"
+
+
+def _extend(license_, data, user):
+    before = local_time(license_.expires_at)
+    extended = license_extend_comp(license=license_, through=data["valid_through"])
+    return (
+        f"Extended the comp license from {before} to {local_time(extended.expires_at)}. Reason: {data['reason']}"
+    )
+
+
+def _revoke_key(key, data, user):
+    services.license_key_revoke(key=key, reason=data["reason"])
+    return f"Revoked the key and removed its devices. Reason: {data['reason']}"
+
+
+class StaffActionsMixin:
+    """Changelist actions and per-object buttons for `staff_actions`, behind a reason form."""
+
+    staff_actions: list[StaffAction] = []
+
+    def get_urls(self):
+        opts = self.model._meta
+        urls = [
+            path(
+                "<path:object_id>/staff/<slug:name>/",
+                self.admin_site.admin_view(self.staff_action_view),
+                name=f"{opts.app_label}_{opts.model_name}_staff_action",
+            )
+        ]
+        return urls + super().get_urls()
+
+    def _staff_action(self, name: str) -> StaffAction:
+        for action in self.staff_actions:
+            if action.name == name:
+                return action
+        raise PermissionDenied
+
+    def staff_action_view(self, request, object_id, name):
+        action = self._staff_action(name)
+        obj = get_object_or_404(self.get_queryset(request), pk=object_id)
+        if not self.has_change_permission(request, obj):
+            raise PermissionDenied
+        opts = self.model._meta
+        change_url = reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[obj.pk])
+        response = self.run_staff_action(
+            request, self.get_queryset(request).filter(pk=obj.pk), action, cancel_url=change_url
+        )
+        return response or HttpResponseRedirect(change_url)
+
+    def run_staff_action(self, request, queryset, action: StaffAction, *, cancel_url: str, selected=False):
+        form = action.form_class(request.POST if request.POST.get("confirm") else None)
+        if form.is_bound and form.is_valid():
+            done = 0
+            for obj in queryset:
+                try:
+                    message = action.apply(obj, form.cleaned_data, request.user)
+                except services.LicensingError as exc:
+                    self.message_user(request, f"{obj}: {exc}", messages.WARNING)
+                    continue
+                self.log_change(request, obj, message)
+                done += 1
+            if done:
+                noun = self.model._meta.verbose_name if done == 1 else self.model._meta.verbose_name_plural
+                self.message_user(request, f"{action.done} {done} {noun}.", messages.SUCCESS)
+            return None
+        objects = list(queryset[:50])
+        context = {
+            **self.admin_site.each_context(request),
+            "title": action.title,
+            "opts": self.model._meta,
+            "action": action,
+            "form": form,
+            "objects": objects,
+            "more": max(queryset.count() - len(objects), 0) if len(objects) == 50 else 0,
+            "selected_ids": list(queryset.values_list("pk", flat=True)) if selected else [],
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "cancel_url": cancel_url,
+            "media": self.media,
+        }
+        return TemplateResponse(request, "admin/licensing/staff_action.html", context)
+
+    def _changelist_action(self, name: str):
+        def run(modeladmin, request, queryset):
+            opts = modeladmin.model._meta
+            cancel = reverse(f"admin:{opts.app_label}_{opts.model_name}_changelist")
+            return modeladmin.run_staff_action(
+                request, queryset, modeladmin._staff_action(name), cancel_url=cancel, selected=True
+            )
+
+        return run
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        if self.has_change_permission(request):
+            for action in self.staff_actions:
+                actions[action.name] = (self._changelist_action(action.name), action.name, f"{action.title}…")
+        return actions
+
+
+# --- licenses ------------------------------------------------------------------------------------
+
+
 class LicenseStateFilter(admin.SimpleListFilter):
-    title = "state"
+    title = "status"
     parameter_name = "state"
 
     def lookups(self, request, model_admin):
         return [
             ("active", "Active"),
-            ("grace", "In grace"),
+            ("grace", "Past due (grace)"),
             ("inactive", "Inactive"),
             ("expired", "Expired"),
             ("suspended", "Suspended"),
@@ -32,16 +272,58 @@ class LicenseStateFilter(admin.SimpleListFilter):
     def queryset(self, request, queryset):
         now = timezone.now()
         live = queryset.filter(revoked_at__isnull=True, suspended_at__isnull=True)
-        expired = Q(status="grace", grace_ends_at__lte=now) | (~Q(status="grace") & Q(expires_at__lte=now))
         match self.value():
             case "revoked":
                 return queryset.filter(revoked_at__isnull=False)
             case "suspended":
                 return queryset.filter(revoked_at__isnull=True, suspended_at__isnull=False)
             case "expired":
-                return live.filter(expired)
+                return live.filter(_ended(now))
             case "active" | "grace" | "inactive" as status:
-                return live.exclude(expired).filter(status=status)
+                return live.exclude(_ended(now)).filter(status=status)
+        return queryset
+
+
+class EndingFilter(admin.SimpleListFilter):
+    """Licenses that stop working soon: comp licenses, subscriptions set to cancel, past-due grace.
+
+    A subscription that renews is not ending, so it is not listed even when its period ends.
+    """
+
+    title = "ending (won't renew)"
+    parameter_name = "ending"
+
+    def lookups(self, request, model_admin):
+        return [("7", "In the next 7 days"), ("30", "In the next 30 days")]
+
+    def queryset(self, request, queryset):
+        if self.value() not in ("7", "30"):
+            return queryset
+        now = timezone.now()
+        until = now + timedelta(days=int(self.value()))
+        window = Q(status=LicenseStatus.GRACE, grace_ends_at__gt=now, grace_ends_at__lte=until) | (
+            ~Q(status=LicenseStatus.GRACE) & Q(expires_at__gt=now, expires_at__lte=until)
+        )
+        not_renewing = (
+            Q(stripe_subscription_id__isnull=True)
+            | Q(cancel_at_period_end=True)
+            | Q(status=LicenseStatus.GRACE)
+        )
+        return queryset.filter(window & not_renewing, revoked_at__isnull=True)
+
+
+class BillingFilter(admin.SimpleListFilter):
+    title = "billing"
+    parameter_name = "billing"
+
+    def lookups(self, request, model_admin):
+        return [("stripe", "Stripe subscription"), ("comp", "Comp (issued by hand)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "stripe":
+            return queryset.filter(stripe_subscription_id__isnull=False)
+        if self.value() == "comp":
+            return queryset.filter(stripe_subscription_id__isnull=True)
         return queryset
 
 
@@ -49,53 +331,170 @@ class LicenseKeyInline(admin.TabularInline):
     model = LicenseKey
     extra = 0
     can_delete = False
-    fields = ["prefix", "holder", "status", "created_at", "last_validated_at"]
+    fields = ["masked_key", "holder", "status", "revoked_reason", "created_at", "last_validated_at"]
     readonly_fields = fields
     show_change_link = True
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("holder")
 
     def has_add_permission(self, request, obj=None):
         return False
 
+    @admin.display(description="key")
+    def masked_key(self, obj):
+        return obj.masked
+
 
 @admin.register(License)
-class LicenseAdmin(admin.ModelAdmin):
+class LicenseAdmin(StaffActionsMixin, admin.ModelAdmin):
     list_display = [
-        "public_id",
-        "owner",
+        "masked_key",
+        "owner_email",
         "plan",
         "state",
-        "expires_at",
-        "key_count",
-        "stripe_subscription_id",
+        "ends",
+        "device_use",
+        "key_use",
+        "last_validated",
+        "billing",
     ]
-    list_filter = [LicenseStateFilter, "plan", "status"]
+    list_display_links = ["masked_key"]
+    list_filter = [LicenseStateFilter, "plan", EndingFilter, BillingFilter, "billing_interval"]
     list_select_related = ["owner", "plan"]
     search_fields = [
         "^keys__prefix",
         "owner__email",
+        "owner__name",
         "keys__holder__email",
         "=stripe_subscription_id",
         "=public_id",
     ]
     raw_id_fields = ["owner"]
-    readonly_fields = [
-        "public_id",
-        "created_at",
-        "updated_at",
-        "suspended_at",
-        "suspended_reason",
-        "suspended_by",
-        "revoked_at",
-        "revoked_reason",
-        "revoked_by",
-    ]
     inlines = [LicenseKeyInline]
-    actions = ["suspend", "reinstate", "revoke"]
+    actions = ["export_csv"]
+    staff_actions = [
+        StaffAction(
+            name="revoke",
+            title="Revoke licenses",
+            intro="Revocation is final: every key of these licenses answers REVOKED from the next "
+            "validation on, and no Stripe event brings them back.",
+            button="Revoke",
+            done="Revoked",
+            apply=_revoke,
+            danger=True,
+        ),
+        StaffAction(
+            name="suspend",
+            title="Suspend licenses",
+            intro="Every key of these licenses answers SUSPENDED from the next validation on, "
+            "until staff reinstate them. Stripe events do not lift a suspension.",
+            button="Suspend",
+            done="Suspended",
+            apply=_suspend,
+            danger=True,
+        ),
+        StaffAction(
+            name="reinstate",
+            title="Reinstate licenses",
+            intro="Lift the suspension: the keys validate again from the next call, by their billing state.",
+            button="Reinstate",
+            done="Reinstated",
+            apply=_reinstate,
+        ),
+        StaffAction(
+            name="extend",
+            title="Extend comp licenses",
+            intro="Set a new end for licenses issued by hand (no Stripe subscription); an expired "
+            "one becomes active again. Licenses billed through Stripe are skipped.",
+            button="Extend",
+            done="Extended",
+            apply=_extend,
+            form_class=ExtendForm,
+        ),
+    ]
+    fieldsets = [
+        (None, {"fields": ["public_id", "owner", "plan", "seats", "expires_at"]}),
+        (
+            "Billing",
+            {
+                "fields": [
+                    "state",
+                    "status",
+                    "billing_interval",
+                    "grace_ends_at",
+                    "cancel_at_period_end",
+                    "stripe_subscription",
+                ]
+            },
+        ),
+        (
+            "Staff holds",
+            {
+                "fields": [
+                    "suspended_at",
+                    "suspended_reason",
+                    "suspended_by",
+                    "revoked_at",
+                    "revoked_reason",
+                    "revoked_by",
+                ]
+            },
+        ),
+        ("Devices", {"fields": ["devices_panel"]}),
+        ("Recent validations", {"fields": ["validations_panel"]}),
+        ("Usage, last 30 days", {"fields": ["usage_panel"]}),
+        ("Dates", {"fields": ["created_at", "updated_at"]}),
+    ]
+    add_fieldsets = [(None, {"fields": ["owner", "plan", "seats", "expires_at"]})]
+    change_form_template = "admin/licensing/license/change_form.html"
 
     def get_queryset(self, request):
+        now = timezone.now()
+        keys_of = LicenseKey.objects.filter(license=OuterRef("pk"))
         return (
-            super().get_queryset(request).annotate(key_count=Count("keys", filter=Q(keys__status="active")))
+            super()
+            .get_queryset(request)
+            .annotate(
+                key_prefix=Subquery(keys_of.order_by("status", "created_at").values("prefix")[:1]),
+                key_count=_count(keys_of.filter(status=LicenseKeyStatus.ACTIVE), "license"),
+                devices_used=_count(
+                    Device.objects.filter(
+                        key__license=OuterRef("pk"),
+                        key__status=LicenseKeyStatus.ACTIVE,
+                        last_heartbeat_at__gte=stale_cutoff(now),
+                    ),
+                    "key__license",
+                ),
+                last_validated_at=Subquery(
+                    keys_of.order_by(F("last_validated_at").desc(nulls_last=True)).values(
+                        "last_validated_at"
+                    )[:1]
+                ),
+            )
         )
+
+    def get_fieldsets(self, request, obj=None):
+        return self.add_fieldsets if obj is None else self.fieldsets
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return []
+        editable = {"seats"}
+        return [name for _, options in self.fieldsets for name in options["fields"] if name not in editable]
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj else []
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change:
+            # A license typed in here is a comp license: its owner gets a key (shown in their dashboard).
+            services.license_key_issue(license=obj, holder=obj.owner)
+            if obj.seats_total > 1:
+                from teams.services import team_create_for_license
+
+                team_create_for_license(license=obj)
 
     def get_search_results(self, request, queryset, search_term):
         found = search_by_full_key(queryset, search_term, "keys__digest")
@@ -103,46 +502,132 @@ class LicenseAdmin(admin.ModelAdmin):
             return found, False
         return super().get_search_results(request, queryset, search_term)
 
-    @admin.display(description="state")
-    def state(self, obj: License) -> str:
-        return obj.state(timezone.now()).label.rstrip(".")
+    @admin.display(description="key", ordering="key_prefix")
+    def masked_key(self, obj: License) -> str:
+        return f"{obj.key_prefix}-…" if obj.key_prefix else f"(no key) {str(obj.public_id)[:8]}"
+
+    @admin.display(description="holder", ordering="owner__email")
+    def owner_email(self, obj: License) -> str:
+        return obj.owner.email
+
+    @admin.display(description="status")
+    def state(self, obj: License):
+        code = obj.state(timezone.now())
+        return format_html(
+            '<span class="qb-badge qb-badge-{}">{}</span>', code.lower(), code.label.rstrip(".")
+        )
+
+    @admin.display(description="ends", ordering="expires_at")
+    def ends(self, obj: License) -> str:
+        if obj.status == LicenseStatus.GRACE and obj.grace_ends_at:
+            return f"grace until {local_time(obj.grace_ends_at)}"
+        return local_time(obj.expires_at) if obj.expires_at else "no end"
+
+    @admin.display(description="devices", ordering="devices_used")
+    def device_use(self, obj: License) -> str:
+        return f"{obj.devices_used} / {obj.plan.devices_per_seat * obj.seats_total}"
 
     @admin.display(description="keys", ordering="key_count")
-    def key_count(self, obj: License) -> str:
+    def key_use(self, obj: License) -> str:
         return f"{obj.key_count} / {obj.seats_total}"
 
-    def _apply(self, request, queryset, action, verb: str, **kwargs):
-        done = 0
-        for license_ in queryset:
-            try:
-                action(license=license_, **kwargs)
-                done += 1
-            except services.LicensingError as exc:
-                self.message_user(request, f"{license_.public_id}: {exc}", messages.WARNING)
-        if done:
-            self.message_user(request, f"{verb} {done} license(s).", messages.SUCCESS)
+    @admin.display(description="last validated", ordering="last_validated_at")
+    def last_validated(self, obj: License) -> str:
+        return local_time(obj.last_validated_at)
 
-    @admin.action(description="Suspend selected licenses", permissions=["change"])
-    def suspend(self, request, queryset):
-        reason = f"Suspended in the admin by {request.user.email}."
-        self._apply(request, queryset, services.license_suspend, "Suspended", reason=reason, by=request.user)
+    @admin.display(description="billing", ordering="stripe_subscription_id")
+    def billing(self, obj: License) -> str:
+        if not obj.stripe_subscription_id:
+            return "comp"
+        return f"Stripe, {obj.get_billing_interval_display().lower()}"
 
-    @admin.action(description="Reinstate selected (suspended) licenses", permissions=["change"])
-    def reinstate(self, request, queryset):
-        self._apply(request, queryset, services.license_reinstate, "Reinstated")
+    @admin.display(description="Stripe subscription")
+    def stripe_subscription(self, obj: License):
+        if not obj.stripe_subscription_id:
+            return "— (comp license, issued by hand)"
+        return format_html(
+            '<a href="{}" rel="noopener noreferrer">{}</a>',
+            stripe_dashboard_url("subscriptions", obj.stripe_subscription_id),
+            obj.stripe_subscription_id,
+        )
 
-    @admin.action(description="Revoke selected licenses (final)", permissions=["change"])
-    def revoke(self, request, queryset):
-        reason = f"Revoked in the admin by {request.user.email}."
-        self._apply(request, queryset, services.license_revoke, "Revoked", reason=reason, by=request.user)
+    @admin.display(description="devices")
+    def devices_panel(self, obj: License):
+        cutoff = stale_cutoff()
+        devices = (
+            Device.objects.filter(key__license=obj)
+            .select_related("key__holder")
+            .order_by("key_id", "first_seen_at")
+        )
+        rows = [
+            (
+                d.name or d.fingerprint[:16],
+                d.key.masked,
+                d.key.holder.email,
+                d.platform,
+                d.app_version,
+                local_time(d.first_seen_at),
+                local_time(d.last_heartbeat_at),
+                "counts" if d.last_heartbeat_at >= cutoff else "stale",
+            )
+            for d in devices[:100]
+        ]
+        return html_table(
+            ["Device", "Key", "Holder", "Platform", "Version", "First seen", "Last heartbeat", ""],
+            rows,
+            "No devices activated.",
+        )
+
+    @admin.display(description="outcomes")
+    def validations_panel(self, obj: License):
+        events = ValidationEvent.objects.filter(key__license=obj).select_related("key")[:RECENT_EVENTS]
+        rows = [
+            (local_time(e.created_at), e.code, e.key.masked, e.fingerprint[:24] or "—", e.ip or "—")
+            for e in events
+        ]
+        link = reverse("admin:licensing_validationevent_changelist") + f"?key__license__id__exact={obj.pk}"
+        table = html_table(["When", "Outcome", "Key", "Fingerprint", "IP"], rows, "No validations logged.")
+        return format_html('{}<p><a href="{}">All validations of this license</a></p>', table, link)
+
+    @admin.display(description="usage")
+    def usage_panel(self, obj: License):
+        since = timezone.localdate() - timedelta(days=USAGE_DAYS - 1)
+        totals = (
+            UsageDaily.objects.filter(key__license=obj, day__gte=since)
+            .values("feature")
+            .annotate(total=Sum("count"), days=Count("day", distinct=True))
+            .order_by("feature")
+        )
+        rows = [
+            ("validations" if t["feature"] == UsageDaily.VALIDATIONS else t["feature"], t["total"], t["days"])
+            for t in totals
+        ]
+        return html_table(["Feature", "Count", "Days used"], rows, "No usage recorded.")
+
+    @admin.action(description="Export selected licenses as CSV", permissions=["view"])
+    def export_csv(self, request, queryset):
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="licenses-{timezone.now():%Y%m%d-%H%M}.csv"'
+        licenses_csv_write(response, License.objects.filter(pk__in=queryset.values("pk")))
+        return response
+
+
+def stripe_dashboard_url(kind: str, stripe_id: str, *, livemode: bool | None = None) -> str:
+    """A link into the Stripe dashboard; test-mode objects live under /test/."""
+    if livemode is None:
+        livemode = settings.STRIPE_LIVE_MODE
+    return f"https://dashboard.stripe.com/{'' if livemode else 'test/'}{kind}/{stripe_id}"
+
+
+# --- keys ----------------------------------------------------------------------------------------
 
 
 class DeviceInline(admin.TabularInline):
     model = Device
     extra = 0
     fields = [
-        "fingerprint",
         "name",
+        "fingerprint",
         "platform",
         "app_version",
         "first_seen_at",
@@ -150,19 +635,30 @@ class DeviceInline(admin.TabularInline):
         "last_ip",
     ]
     readonly_fields = fields
+    can_delete = False
 
     def has_add_permission(self, request, obj=None):
         return False
 
 
 @admin.register(LicenseKey)
-class LicenseKeyAdmin(admin.ModelAdmin):
-    list_display = ["prefix", "holder", "license_owner", "plan", "status", "created_at", "last_validated_at"]
+class LicenseKeyAdmin(StaffActionsMixin, admin.ModelAdmin):
+    list_display = [
+        "masked_key",
+        "holder",
+        "license_owner",
+        "plan",
+        "status",
+        "device_count",
+        "created_at",
+        "last_validated_at",
+    ]
+    list_display_links = ["masked_key"]
     list_filter = ["status", "license__plan"]
     list_select_related = ["holder", "license__owner", "license__plan"]
-    search_fields = ["^prefix", "holder__email", "license__owner__email"]
+    search_fields = ["^prefix", "holder__email", "holder__name", "license__owner__email"]
     fields = [
-        "prefix",
+        "masked_key",
         "license",
         "holder",
         "status",
@@ -173,10 +669,27 @@ class LicenseKeyAdmin(admin.ModelAdmin):
     ]
     readonly_fields = fields
     inlines = [DeviceInline]
-    actions = ["revoke_keys"]
+    actions: list = []
+    staff_actions = [
+        StaffAction(
+            name="revoke_keys",
+            title="Revoke keys",
+            intro="These keys answer REVOKED from the next validation on and their devices are "
+            "removed. The license and its other keys are not touched.",
+            button="Revoke",
+            done="Revoked",
+            apply=_revoke_key,
+            danger=True,
+        )
+    ]
+    change_form_template = "admin/licensing/licensekey/change_form.html"
+
+    def get_queryset(self, request):
+        devices = Device.objects.filter(key=OuterRef("pk"), last_heartbeat_at__gte=stale_cutoff())
+        return super().get_queryset(request).annotate(device_count=_count(devices, "key"))
 
     def has_add_permission(self, request):
-        # Keys are issued by the billing flow, teams, or `issue_license`, never typed in.
+        # Keys are issued by the billing flow, teams, or a comp license, never typed in.
         return False
 
     def get_search_results(self, request, queryset, search_term):
@@ -184,6 +697,10 @@ class LicenseKeyAdmin(admin.ModelAdmin):
         if found is not None:
             return found, False
         return super().get_search_results(request, queryset, search_term)
+
+    @admin.display(description="key", ordering="prefix")
+    def masked_key(self, obj: LicenseKey) -> str:
+        return obj.masked
 
     @admin.display(description="owner", ordering="license__owner__email")
     def license_owner(self, obj: LicenseKey):
@@ -193,28 +710,45 @@ class LicenseKeyAdmin(admin.ModelAdmin):
     def plan(self, obj: LicenseKey):
         return obj.license.plan
 
-    @admin.action(description="Revoke selected keys", permissions=["change"])
-    def revoke_keys(self, request, queryset):
-        revoked = 0
-        for key in queryset.filter(status=LicenseKeyStatus.ACTIVE):
-            services.license_key_revoke(key=key, reason=f"Revoked in the admin by {request.user.email}.")
-            revoked += 1
-        self.message_user(request, f"Revoked {revoked} key(s).", messages.SUCCESS)
+    @admin.display(description="devices", ordering="device_count")
+    def device_count(self, obj: LicenseKey) -> str:
+        return f"{obj.device_count} / {obj.license.plan.devices_per_seat}"
+
+
+# --- devices, the validation log, usage ----------------------------------------------------------
+
+
+class CountingFilter(admin.SimpleListFilter):
+    title = "counted against the limit"
+    parameter_name = "counting"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes (recent heartbeat)"), ("no", "No (stale)")]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(last_heartbeat_at__gte=stale_cutoff())
+        if self.value() == "no":
+            return queryset.filter(last_heartbeat_at__lt=stale_cutoff())
+        return queryset
 
 
 @admin.register(Device)
 class DeviceAdmin(admin.ModelAdmin):
     list_display = [
         "__str__",
-        "key",
+        "masked_key",
+        "holder",
+        "plan",
         "platform",
         "app_version",
         "first_seen_at",
         "last_heartbeat_at",
+        "counting",
         "last_ip",
     ]
-    list_select_related = ["key__holder"]
-    list_filter = ["platform"]
+    list_select_related = ["key__holder", "key__license__plan"]
+    list_filter = [CountingFilter, "platform", "key__license__plan"]
     search_fields = [
         "^key__prefix",
         "key__holder__email",
@@ -225,32 +759,91 @@ class DeviceAdmin(admin.ModelAdmin):
     raw_id_fields = ["key"]
     readonly_fields = ["public_id", "key", "fingerprint", "first_seen_at", "last_heartbeat_at", "last_ip"]
 
+    def has_add_permission(self, request):
+        # Devices come from the activation API, which enforces the plan's limit.
+        return False
 
-@admin.register(ValidationEvent)
-class ValidationEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "code", "key", "fingerprint", "ip"]
-    list_filter = ["code"]
-    list_select_related = ["key__holder"]
-    search_fields = ["^key__prefix", "key__holder__email"]
-    date_hierarchy = "created_at"
+    @admin.display(description="key", ordering="key__prefix")
+    def masked_key(self, obj: Device) -> str:
+        return obj.key.masked
+
+    @admin.display(description="holder", ordering="key__holder__email")
+    def holder(self, obj: Device) -> str:
+        return obj.key.holder.email
+
+    @admin.display(description="plan", ordering="key__license__plan__name")
+    def plan(self, obj: Device) -> str:
+        return obj.key.license.plan.name
+
+    @admin.display(description="counts", boolean=True)
+    def counting(self, obj: Device) -> bool:
+        return obj.last_heartbeat_at >= stale_cutoff()
+
+
+class FailuresFilter(admin.SimpleListFilter):
+    title = "outcome"
+    parameter_name = "outcome"
+
+    def lookups(self, request, model_admin):
+        return [("failed", "Failed (not valid)"), ("valid", "Valid or grace")]
+
+    def queryset(self, request, queryset):
+        valid = [ValidationCode.VALID, ValidationCode.GRACE]
+        if self.value() == "failed":
+            return queryset.exclude(code__in=valid)
+        if self.value() == "valid":
+            return queryset.filter(code__in=valid)
+        return queryset
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Logs written by the validation path: staff look, nobody edits."""
 
     def has_add_permission(self, request):
         return False
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ValidationEvent)
+class ValidationEventAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "code", "masked_key", "holder", "fingerprint", "ip"]
+    list_filter = [FailuresFilter, "code", ("created_at", admin.DateFieldListFilter)]
+    list_select_related = ["key__holder"]
+    search_fields = ["^key__prefix", "key__holder__email", "=fingerprint", "=ip"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False
+
+    def lookup_allowed(self, lookup, value, request=None):
+        # The license page links here with its validations.
+        return lookup == "key__license__id__exact" or super().lookup_allowed(lookup, value, request)
+
+    @admin.display(description="key", ordering="key__prefix")
+    def masked_key(self, obj: ValidationEvent) -> str:
+        return obj.key.masked
+
+    @admin.display(description="holder", ordering="key__holder__email")
+    def holder(self, obj: ValidationEvent) -> str:
+        return obj.key.holder.email
 
 
 @admin.register(UsageDaily)
-class UsageDailyAdmin(admin.ModelAdmin):
-    list_display = ["day", "key", "feature", "count"]
-    list_filter = ["feature"]
+class UsageDailyAdmin(ReadOnlyAdmin):
+    list_display = ["day", "masked_key", "holder", "feature", "count"]
+    list_filter = ["feature", ("day", admin.DateFieldListFilter)]
     list_select_related = ["key__holder"]
     search_fields = ["^key__prefix", "key__holder__email", "=feature"]
     date_hierarchy = "day"
+    show_full_result_count = False
 
-    def has_add_permission(self, request):
-        return False
+    @admin.display(description="key", ordering="key__prefix")
+    def masked_key(self, obj: UsageDaily) -> str:
+        return obj.key.masked
 
-    def has_change_permission(self, request, obj=None):
-        return False
+    @admin.display(description="holder", ordering="key__holder__email")
+    def holder(self, obj: UsageDaily) -> str:
+        return obj.key.holder.email

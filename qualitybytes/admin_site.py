@@ -1,0 +1,94 @@
+"""The operator panel: Django's admin with our branding, the business figures on its index and
+a limit on failed staff logins.
+
+Installed through `qualitybytes.apps.AdminConfig`, so `admin.site` and `@admin.register` are this
+site and every app's admin.py is unchanged by it.
+"""
+
+import hashlib
+
+from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.core.cache import cache
+from django.template.response import TemplateResponse
+
+# Failed logins allowed per (IP, email) and per IP before the form refuses to check passwords.
+LOGIN_FAILURES_PER_ACCOUNT = 5
+LOGIN_FAILURES_PER_IP = 20
+LOGIN_WINDOW_SECONDS = 5 * 60
+LOCKED_MESSAGE = (
+    "Too many failed logins. For your protection, logging in is paused for {minutes} minutes; "
+    "try again later or ask another administrator to reset your password."
+)
+
+
+class LoginLimiter:
+    """Counts failed admin logins in the shared cache, per IP and email and per IP alone."""
+
+    def __init__(self, request):
+        from licensing.api.views import client_ip
+
+        ip = client_ip(request) or "unknown"
+        email = (request.POST.get("username") or "").strip().lower()
+        account = hashlib.sha256(f"{ip}|{email}".encode()).hexdigest()
+        self.counters = [
+            (f"admin:login-failures:account:{account}", LOGIN_FAILURES_PER_ACCOUNT),
+            (f"admin:login-failures:ip:{ip}", LOGIN_FAILURES_PER_IP),
+        ]
+
+    def locked(self) -> bool:
+        return any((cache.get(key) or 0) >= limit for key, limit in self.counters)
+
+    def failed(self) -> None:
+        for key, _ in self.counters:
+            # The window starts at the first failure; later failures do not extend it.
+            cache.add(key, 0, timeout=LOGIN_WINDOW_SECONDS)
+            try:
+                cache.incr(key)
+            except ValueError:
+                cache.set(key, 1, timeout=LOGIN_WINDOW_SECONDS)
+
+    def succeeded(self) -> None:
+        cache.delete(self.counters[0][0])
+
+
+class OperatorAdminSite(admin.AdminSite):
+    site_header = "QualityBytes operator panel"
+    site_title = "QualityBytes admin"
+    index_title = "Operations"
+    index_template = "admin/index.html"
+
+    def index(self, request, extra_context=None):
+        from licensing.figures import business_figures
+
+        context = {"figures": business_figures(), **(extra_context or {})}
+        return super().index(request, context)
+
+    def login(self, request, extra_context=None):
+        if request.method != "POST":
+            return super().login(request, extra_context)
+        limiter = LoginLimiter(request)
+        if limiter.locked():
+            return self._locked(request)
+        response = super().login(request, extra_context)
+        # The login view answers a redirect on success and the form again on failure.
+        if response.status_code == 302:
+            limiter.succeeded()
+        else:
+            limiter.failed()
+        return response
+
+    def _locked(self, request) -> TemplateResponse:
+        form = self.login_form or AdminAuthenticationForm
+        unbound = form(request, initial={"username": request.POST.get("username", "")})
+        unbound.add_error(None, LOCKED_MESSAGE.format(minutes=LOGIN_WINDOW_SECONDS // 60))
+        context = {
+            **self.each_context(request),
+            "title": "Log in",
+            "subtitle": None,
+            "app_path": request.get_full_path(),
+            "username": request.user.get_username(),
+            "form": unbound,
+            "next": request.POST.get("next", ""),
+        }
+        return TemplateResponse(request, self.login_template or "admin/login.html", context, status=429)
