@@ -1,4 +1,4 @@
-"""The licensing admin: lists, search, filters, staff actions with a reason, and what validation says after."""
+"""The licensing admin: lists, search, filters, staff actions with a reason, and their effect."""
 
 import csv
 import io
