@@ -81,6 +81,7 @@ class OperatorAdminSite(admin.AdminSite):
     def _locked(self, request) -> TemplateResponse:
         form = self.login_form or AdminAuthenticationForm
         unbound = form(request, initial={"username": request.POST.get("username", "")})
+        unbound.cleaned_data = {}  # unbound: add_error would otherwise find nothing to clean up
         unbound.add_error(None, LOCKED_MESSAGE.format(minutes=LOGIN_WINDOW_SECONDS // 60))
         context = {
             **self.each_context(request),
