@@ -42,7 +42,8 @@ def verdict(report: dict, *, strict: bool) -> tuple[int, list[str]]:
         )
     if vulnerable:
         return 1, lines
-    lines.append(f"pip-audit: no known vulnerabilities in {audited} audited package(s).")
+    if audited:
+        lines.append(f"pip-audit: no known vulnerabilities in {audited} audited package(s).")
     return (1 if strict and skipped else 0), lines
 
 

@@ -54,3 +54,9 @@ def test_strict_mode_fails_when_anything_could_not_be_checked(audit):
 
 def test_a_vulnerability_fails_even_when_other_packages_could_not_be_checked(audit):
     assert audit.verdict({"dependencies": [UNREACHABLE, VULNERABLE]}, strict=False)[0] == 1
+
+
+def test_nothing_audited_is_not_called_clean(audit):
+    status, lines = audit.verdict({"dependencies": [UNREACHABLE]}, strict=False)
+    assert status == 0
+    assert not any("no known vulnerabilities" in line for line in lines)
