@@ -31,6 +31,10 @@ class ValidationCode(models.TextChoices):
     SUSPENDED = "SUSPENDED", "The license is suspended."
     EXPIRED = "EXPIRED", "The license has expired."
     INACTIVE = "INACTIVE", "The subscription is unpaid or canceled."
+    SEAT_LIMIT_EXCEEDED = (
+        "SEAT_LIMIT_EXCEEDED",
+        "The license has fewer seats than keys; this key is beyond them.",
+    )
     ENTITLEMENTS_MISSING = "ENTITLEMENTS_MISSING", "The plan lacks a requested entitlement."
     DEVICE_NOT_ACTIVATED = "DEVICE_NOT_ACTIVATED", "This device is not activated for the key."
     TOO_MANY_DEVICES = "TOO_MANY_DEVICES", "The key has more devices than its plan allows."
@@ -145,17 +149,18 @@ class LicenseKeyQuerySet(models.QuerySet):
     def for_validation(self, key: str, *, now: datetime, fingerprint: str | None) -> "LicenseKey | None":
         """The key with its license, plan and holder, and the counts a validation needs, in one query.
 
-        Sets `seats_used` (active keys of the license), `devices_used` (non-stale devices of the
-        key) and `device_rank`: the position of `fingerprint` among the key's non-stale devices
-        by first activation (None when it is not active), so that after a downgrade the earliest
-        devices keep working. This is the hot path: the SQL is written once per process instead
-        of being built by the ORM on every call, which cost ten times the query itself.
+        Sets `seats_used` (active keys of the license), `seat_rank` (this key's place among them by
+        age: beyond the license's seats it answers SEAT_LIMIT_EXCEEDED), `devices_used` (non-stale
+        devices of the key) and `device_rank`: the position of `fingerprint` among the key's non-
+        stale devices by first activation (None when it is not active), so that after a downgrade
+        the earliest devices keep working. This is the hot path: the SQL is written once per process
+        instead of being built by the ORM on every call, which cost ten times the query itself.
         """
         digest = keys.digest(key)
         connection = connections[self.db]
         sql, blocks = _validation_sql(connection.alias, bool(fingerprint))
         cutoff = stale_cutoff(now)
-        params = [LicenseKeyStatus.ACTIVE, cutoff]
+        params = [LicenseKeyStatus.ACTIVE, LicenseKeyStatus.ACTIVE, cutoff]
         if fingerprint:
             params += [fingerprint, cutoff, cutoff]
         params.append(digest)
@@ -176,8 +181,9 @@ class LicenseKeyQuerySet(models.QuerySet):
         license_.plan = plan
         license_key.license = license_
         license_key.holder = holder
-        license_key.seats_used, license_key.devices_used = row[offset], row[offset + 1]
-        license_key.device_rank = (row[offset + 2] or None) if fingerprint else None
+        license_key.seats_used, license_key.seat_rank = row[offset], row[offset + 1]
+        license_key.devices_used = row[offset + 2]
+        license_key.device_rank = (row[offset + 3] or None) if fingerprint else None
         return license_key
 
 
@@ -216,6 +222,8 @@ def _validation_sql(alias: str, with_fingerprint: bool):
     sql = f"""
         SELECT {", ".join(columns)},
             (SELECT COUNT(*) FROM {key_table} s WHERE s.license_id = k.license_id AND s.status = %s),
+            (SELECT COUNT(*) FROM {key_table} s WHERE s.license_id = k.license_id AND s.status = %s
+               AND (s.created_at < k.created_at OR (s.created_at = k.created_at AND s.id <= k.id))),
             (SELECT COUNT(*) FROM {device_table} d WHERE d.key_id = k.id AND d.last_heartbeat_at >= %s){rank}
         FROM {key_table} k
         JOIN {q(License._meta.db_table)} l ON l.id = k.license_id
@@ -285,6 +293,14 @@ class LicenseKey(models.Model):
         if self.status == LicenseKeyStatus.REVOKED:
             return ValidationCode.REVOKED
         return self.license.state(now)
+
+    def seat_position(self) -> int:
+        """This key's place among the license's active keys, oldest first (the owner's is 1)."""
+        return (
+            LicenseKey.objects.filter(license_id=self.license_id, status=LicenseKeyStatus.ACTIVE)
+            .filter(Q(created_at__lt=self.created_at) | Q(created_at=self.created_at, id__lte=self.id))
+            .count()
+        )
 
 
 class DeviceQuerySet(models.QuerySet):

@@ -81,6 +81,9 @@ def _evaluate(
     code = key.state(now)
     if code not in VALID_CODES:
         return code, DETAILS[code]
+    if key.seat_rank > key.license.seats_total:
+        # Stripe (portal or staff) cut the seats below those in use: the newest keys stop first.
+        return ValidationCode.SEAT_LIMIT_EXCEEDED, DETAILS[ValidationCode.SEAT_LIMIT_EXCEEDED]
     missing = sorted(set(entitlements) - set(key.license.plan.entitlements))
     if missing:
         return ValidationCode.ENTITLEMENTS_MISSING, f"The plan lacks: {', '.join(missing)}."
@@ -187,6 +190,8 @@ def device_activate(
             code = ValidationCode.NOT_FOUND
             return Outcome(code=code, detail=DETAILS[code], checked_at=now, fingerprint=fingerprint)
         code = row.state(now)
+        if code in VALID_CODES and row.seat_position() > row.license.seats_total:
+            code = ValidationCode.SEAT_LIMIT_EXCEEDED
         if code not in VALID_CODES:
             return Outcome(code=code, detail=DETAILS[code], checked_at=now, key=row, fingerprint=fingerprint)
         limit = row.license.max_devices_per_key

@@ -1,6 +1,7 @@
 import pytest
 import requests
 from django.core.management import call_command
+from playwright.sync_api import expect
 
 from licensing.models import LicenseKey
 
@@ -40,6 +41,6 @@ def test_a_new_user_buys_team_monthly_and_gets_a_working_key(page, live_server, 
 
     page.goto("/dashboard/")
     page.click("text=Reveal")
-    page.wait_for_function("!document.querySelector('.key-value').textContent.includes('…')")
+    expect(page.locator(".key-value")).not_to_contain_text("…")
     assert page.inner_text(".key-value").strip() == shown
     page.screenshot(path=page.screenshots / "dashboard.png", full_page=True)

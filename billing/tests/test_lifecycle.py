@@ -330,3 +330,23 @@ def test_an_error_while_processing_answers_non_2xx_and_a_retry_applies_once(
     license_ = License.objects.get(owner=buyer)
     assert license_.keys.count() == 1
     assert len([m for m in mail.outbox if "license key" in m.subject]) == 1
+
+
+def test_a_seat_cut_made_in_stripe_stops_the_newest_keys_and_tells_the_owner(client, catalogue, buyer):
+    from licensing.services import license_key_issue
+
+    license_ = buy(client, catalogue, buyer, plan="team")
+    member_key = license_key_issue(license=license_, holder=UserFactory()).plaintext
+    solo = stripe.Price.list(lookup_keys=["qb_solo_monthly"]).data[0]
+    mail.outbox.clear()
+    catalogue.change_price(license_.stripe_subscription_id, solo["id"])
+    license_.refresh_from_db()
+    assert license_.plan.slug == "solo"
+    assert validate(client, license_)["code"] == "VALID"
+    answer = client.post(
+        "/api/v1/licenses/validate", {"key": member_key}, content_type="application/json"
+    ).json()
+    assert (answer["valid"], answer["code"]) == (False, "SEAT_LIMIT_EXCEEDED")
+    activation = licensing_services.device_activate(key=member_key, fingerprint="laptop-1")
+    assert activation.code == "SEAT_LIMIT_EXCEEDED"
+    assert [m.to for m in mail.outbox if "seat" in m.subject.lower()] == [["buyer@example.com"]]

@@ -33,6 +33,7 @@ VALIDATION_DETAILS = {
     ValidationCode.SUSPENDED: "The license is suspended.",
     ValidationCode.EXPIRED: "The license has expired.",
     ValidationCode.INACTIVE: "The subscription is unpaid or canceled.",
+    ValidationCode.SEAT_LIMIT_EXCEEDED: "The license has fewer seats than keys; this key is beyond them.",
     ValidationCode.ENTITLEMENTS_MISSING: "The plan lacks: sso.",
     ValidationCode.DEVICE_NOT_ACTIVATED: "This device is not activated for the key.",
     ValidationCode.TOO_MANY_DEVICES: "This key has 4 active devices and the plan allows 3; deactivate one.",

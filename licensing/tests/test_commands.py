@@ -38,6 +38,7 @@ def test_issue_license_creates_a_comp_license_and_prints_its_key_once(user, team
     assert keys.normalise(key) == key
     assert license_.keys.get().reveal() == key
     assert f"to {user.email}" in out
+    assert license_.team.memberships.get().user == user  # seven seats: a team to invite into
 
 
 def test_issue_license_without_expiry_has_no_end(user, plan):

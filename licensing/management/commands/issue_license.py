@@ -1,11 +1,13 @@
 from datetime import UTC, datetime, time
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import User
 from billing.models import Plan
 from licensing import services
+from teams.services import team_create_for_license
 
 
 def parse_expiry(text: str) -> datetime:
@@ -47,8 +49,11 @@ class Command(BaseCommand):
         if seats is not None and seats < 1:
             raise CommandError("--seats must be at least 1.")
         expires_at = parse_expiry(expires) if expires else None
-        issued = services.license_issue(owner=owner, plan=plan_obj, expires_at=expires_at, seats=seats)
-        license_ = issued.key.license
+        with transaction.atomic():
+            issued = services.license_issue(owner=owner, plan=plan_obj, expires_at=expires_at, seats=seats)
+            license_ = issued.key.license
+            if license_.seats_total > 1:
+                team_create_for_license(license=license_)
         ends = "no end" if expires_at is None else f"ends {expires_at:%Y-%m-%d %H:%M} UTC"
         self.stdout.write(
             f"Issued {plan_obj.name} license {license_.public_id} to {owner.email} "
