@@ -118,7 +118,7 @@ class TeamMembershipInline(admin.TabularInline):
 @admin.register(User)
 class UserAdmin(BaseUserAdmin):
     ordering = ["email"]
-    list_display = ["email", "name", "plan", "payment", "keys", "date_joined", "is_staff"]
+    list_display = ["email", "name", "plan", "payment", "keys", "joined"]
     list_filter = [PlanFilter, PaymentStatusFilter, "is_staff", "is_active"]
     search_fields = ["email", "name"]
     readonly_fields = ["public_id", "last_login", "date_joined", "billing_panel", "devices_panel"]
@@ -127,8 +127,14 @@ class UserAdmin(BaseUserAdmin):
         ("Profile", {"fields": ["name"]}),
         ("Billing", {"fields": ["billing_panel"]}),
         ("Devices", {"fields": ["devices_panel"]}),
-        ("Permissions", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
-        ("Dates", {"fields": ["last_login", "date_joined"]}),
+        (
+            "Permissions",
+            {
+                "classes": ["collapse"],
+                "fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"],
+            },
+        ),
+        ("Dates", {"classes": ["collapse"], "fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "password1", "password2"]})]
     inlines = [OwnedLicenseInline, HeldKeyInline, TeamMembershipInline]
@@ -154,6 +160,10 @@ class UserAdmin(BaseUserAdmin):
     @admin.display(description="keys", ordering="key_count")
     def keys(self, obj) -> int:
         return obj.key_count
+
+    @admin.display(description="joined", ordering="date_joined")
+    def joined(self, obj) -> str:
+        return f"{timezone.localtime(obj.date_joined):%Y-%m-%d}"
 
     @admin.display(description="Stripe")
     def billing_panel(self, obj):

@@ -90,7 +90,7 @@ class ReasonForm(forms.Form):
     reason = forms.CharField(
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3, "cols": 60}),
-        help_text="Kept with the license and in the admin history. Customers never see it.",
+        help_text="Kept with the change and in the admin history. Customers never see it.",
     )
 
 
@@ -157,10 +157,8 @@ def _reinstate(license_, data, user):
 
 def _extend(license_, data, user):
     before = local_time(license_.expires_at)
-    extended = license_extend_comp(license=license_, through=data["valid_through"])
-    return (
-        f"Extended the comp license from {before} to {local_time(extended.expires_at)}. Reason: {data['reason']}"
-    )
+    after = local_time(license_extend_comp(license=license_, through=data["valid_through"]).expires_at)
+    return f"Extended the comp license from {before} to {after}. Reason: {data['reason']}"
 
 
 def _revoke_key(key, data, user):

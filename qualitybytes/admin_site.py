@@ -58,6 +58,17 @@ class OperatorAdminSite(admin.AdminSite):
     index_title = "Operations"
     index_template = "admin/index.html"
 
+    # Our apps first, in the order staff use them; library apps (auth, allauth, dj-stripe) after.
+    app_order = ["licensing", "accounts", "teams", "billing"]
+    app_names = {"account": "Email addresses (allauth)", "djstripe": "Stripe mirror (dj-stripe)"}
+
+    def get_app_list(self, request, app_label=None):
+        apps = super().get_app_list(request, app_label)
+        for app in apps:
+            app["name"] = self.app_names.get(app["app_label"], app["name"])
+        rank = {label: index for index, label in enumerate(self.app_order)}
+        return sorted(apps, key=lambda app: (rank.get(app["app_label"], len(rank)), app["name"]))
+
     def index(self, request, extra_context=None):
         from licensing.figures import business_figures
 
