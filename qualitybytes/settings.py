@@ -284,7 +284,6 @@ SPECTACULAR_SETTINGS.update(
     {
         "SWAGGER_UI_DIST": "SIDECAR",
         "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
-        "REDOC_DIST": "SIDECAR",
         "COMPONENT_SPLIT_REQUEST": True,
     }
 )

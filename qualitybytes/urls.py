@@ -6,7 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 from billing import views as billing_views
 from licensing.tokens import jwks_view
 from qualitybytes import views as site_views
-from qualitybytes.views import ApiDocsView, ApiRedocView
+from qualitybytes.views import ApiDocsView
 
 handler404 = "qualitybytes.views.page_not_found"
 handler500 = "qualitybytes.views.server_error"
@@ -29,5 +29,4 @@ urlpatterns = [
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     # Swagger UI and ReDoc with the inline styles they need allowed (qualitybytes/views.py).
     path("api/docs/", ApiDocsView.as_view(url_name="api-schema"), name="api-docs"),
-    path("api/redoc/", ApiRedocView.as_view(url_name="api-schema"), name="api-redoc"),
 ]

@@ -4,7 +4,7 @@ from django.shortcuts import render
 from django.template.loader import get_template
 from django.templatetags.static import static
 from drf_spectacular.utils import extend_schema
-from drf_spectacular.views import SpectacularRedocView, SpectacularSwaggerSplitView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 
 def page_not_found(request, exception=None):
@@ -28,14 +28,6 @@ class ApiDocsView(SpectacularSwaggerSplitView):
     def get(self, request, *args, **kwargs):
         response = super().get(request, *args, **kwargs)
         response.content_security_policy = _relaxed(API_DOCS_CSP)
-        return response
-
-
-class ApiRedocView(SpectacularRedocView):
-    @extend_schema(exclude=True)
-    def get(self, request, *args, **kwargs):
-        response = super().get(request, *args, **kwargs)
-        response.content_security_policy = _relaxed(API_DOCS_CSP, "worker-src 'self' blob:")
         return response
 
 
