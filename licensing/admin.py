@@ -43,6 +43,15 @@ from licensing.models import (
 )
 
 RECENT_EVENTS = 20
+# What a license validates as, in a word or two for the lists.
+SHORT_STATE = {
+    ValidationCode.VALID: "Active",
+    ValidationCode.GRACE: "Past due",
+    ValidationCode.INACTIVE: "Inactive",
+    ValidationCode.EXPIRED: "Expired",
+    ValidationCode.SUSPENDED: "Suspended",
+    ValidationCode.REVOKED: "Revoked",
+}
 USAGE_DAYS = 30
 
 
@@ -349,13 +358,12 @@ class LicenseAdmin(StaffActionsMixin, admin.ModelAdmin):
     list_display = [
         "masked_key",
         "owner_email",
-        "plan",
+        "plan_billing",
         "state",
         "ends",
         "device_use",
         "key_use",
         "last_validated",
-        "billing",
     ]
     list_display_links = ["masked_key"]
     list_filter = [LicenseStateFilter, "plan", EndingFilter, BillingFilter, "billing_interval"]
@@ -417,7 +425,7 @@ class LicenseAdmin(StaffActionsMixin, admin.ModelAdmin):
             "Billing",
             {
                 "fields": [
-                    "state",
+                    "validates_as",
                     "status",
                     "billing_interval",
                     "grace_ends_at",
@@ -501,25 +509,37 @@ class LicenseAdmin(StaffActionsMixin, admin.ModelAdmin):
         return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description="key", ordering="key_prefix")
-    def masked_key(self, obj: License) -> str:
-        return f"{obj.key_prefix}-…" if obj.key_prefix else f"(no key) {str(obj.public_id)[:8]}"
+    def masked_key(self, obj: License):
+        label = f"{obj.key_prefix}-…" if obj.key_prefix else f"(no key) {str(obj.public_id)[:8]}"
+        return format_html('<span class="qb-key">{}</span>', label)
 
     @admin.display(description="holder", ordering="owner__email")
     def owner_email(self, obj: License) -> str:
         return obj.owner.email
 
+    @admin.display(description="plan", ordering="plan__name")
+    def plan_billing(self, obj: License) -> str:
+        if not obj.stripe_subscription_id:
+            return f"{obj.plan.name} · comp"
+        return f"{obj.plan.name} · {obj.get_billing_interval_display().lower()}"
+
     @admin.display(description="status")
     def state(self, obj: License):
         code = obj.state(timezone.now())
+        return format_html('<span class="qb-badge qb-badge-{}">{}</span>', code.lower(), SHORT_STATE[code])
+
+    @admin.display(description="validates as")
+    def validates_as(self, obj: License):
+        code = obj.state(timezone.now())
         return format_html(
-            '<span class="qb-badge qb-badge-{}">{}</span>', code.lower(), code.label.rstrip(".")
+            '<span class="qb-badge qb-badge-{}">{}</span> {}', code.lower(), code, code.label.rstrip(".")
         )
 
     @admin.display(description="ends", ordering="expires_at")
     def ends(self, obj: License) -> str:
         if obj.status == LicenseStatus.GRACE and obj.grace_ends_at:
-            return f"grace until {local_time(obj.grace_ends_at)}"
-        return local_time(obj.expires_at) if obj.expires_at else "no end"
+            return f"grace to {timezone.localtime(obj.grace_ends_at):%Y-%m-%d}"
+        return f"{timezone.localtime(obj.expires_at):%Y-%m-%d}" if obj.expires_at else "no end"
 
     @admin.display(description="devices", ordering="devices_used")
     def device_use(self, obj: License) -> str:
@@ -532,12 +552,6 @@ class LicenseAdmin(StaffActionsMixin, admin.ModelAdmin):
     @admin.display(description="last validated", ordering="last_validated_at")
     def last_validated(self, obj: License) -> str:
         return local_time(obj.last_validated_at)
-
-    @admin.display(description="billing", ordering="stripe_subscription_id")
-    def billing(self, obj: License) -> str:
-        if not obj.stripe_subscription_id:
-            return "comp"
-        return f"Stripe, {obj.get_billing_interval_display().lower()}"
 
     @admin.display(description="Stripe subscription")
     def stripe_subscription(self, obj: License):
@@ -697,8 +711,8 @@ class LicenseKeyAdmin(StaffActionsMixin, admin.ModelAdmin):
         return super().get_search_results(request, queryset, search_term)
 
     @admin.display(description="key", ordering="prefix")
-    def masked_key(self, obj: LicenseKey) -> str:
-        return obj.masked
+    def masked_key(self, obj: LicenseKey):
+        return format_html('<span class="qb-key">{}</span>', obj.masked)
 
     @admin.display(description="owner", ordering="license__owner__email")
     def license_owner(self, obj: LicenseKey):

@@ -57,6 +57,8 @@ class OperatorAdminSite(admin.AdminSite):
     site_title = "QualityBytes admin"
     index_title = "Operations"
     index_template = "admin/index.html"
+    # Lists have many columns; the breadcrumbs and the index are enough to move around.
+    enable_nav_sidebar = False
 
     # Our apps first, in the order staff use them; library apps (auth, allauth, dj-stripe) after.
     app_order = ["licensing", "accounts", "teams", "billing"]

@@ -129,4 +129,11 @@ def test_staff_find_a_past_due_customer_and_revoke_their_key(page, live_server, 
         f"{live_server.url}/api/v1/licenses/validate", data={"key": late_key.plaintext}
     ).json()
     assert answer["code"] == "REVOKED" and answer["valid"] is False
+
+    page.goto("/admin/licensing/license/?billing=stripe")
+    assert page.locator("#result_list tbody tr").count() == 13
+    page.screenshot(path=page.screenshots / "admin-licenses.png", full_page=True)
+    page.goto(f"/admin/licensing/license/{late_key.license_id}/change/")
+    assert "Card reported stolen" in page.content()
+    page.screenshot(path=page.screenshots / "admin-license.png", full_page=True)
     keep_screenshots(page)
