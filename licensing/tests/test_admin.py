@@ -66,7 +66,7 @@ def test_the_license_list_shows_key_holder_plan_state_devices_and_last_validatio
     assert f"{license_key.prefix}-…" in html
     assert license_key.holder.email in html
     assert "1 / 2" in html  # devices used / allowed
-    assert "qb-badge-valid\">Active<" in html
+    assert 'qb-badge-valid">Active<' in html
     assert license_key.plaintext not in html
 
 
@@ -376,3 +376,14 @@ def test_the_license_page_links_to_its_validations(admin_client, license_key):
     ValidationEvent.objects.create(key=LicenseKeyFactory(), code="VALID")
     url = "/admin/licensing/validationevent/"
     assert listed(admin_client.get(url, {"key__license__id__exact": license_key.license_id})) == [mine.pk]
+
+
+def test_a_multi_seat_comp_license_added_here_gets_a_team(admin_client, team_plan):
+    from teams.models import Team
+
+    owner = UserFactory()
+    data = {"owner": owner.pk, "plan": team_plan.pk, "seats": "", "expires_at_0": "", "expires_at_1": ""}
+    assert admin_client.post("/admin/licensing/license/add/", data).status_code == 302
+    team = Team.objects.get()
+    assert team.license.owner == owner
+    assert team.memberships.get().key.holder == owner
