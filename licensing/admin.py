@@ -681,7 +681,6 @@ class LicenseKeyAdmin(StaffActionsMixin, admin.ModelAdmin):
     ]
     readonly_fields = fields
     inlines = [DeviceInline]
-    actions: list = []
     staff_actions = [
         StaffAction(
             name="revoke_keys",

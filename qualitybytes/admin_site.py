@@ -56,7 +56,6 @@ class OperatorAdminSite(admin.AdminSite):
     site_header = "QualityBytes operator panel"
     site_title = "QualityBytes admin"
     index_title = "Operations"
-    index_template = "admin/index.html"
     # Lists have many columns; the breadcrumbs and the index are enough to move around.
     enable_nav_sidebar = False
 
