@@ -103,6 +103,9 @@ def test_staff_find_a_past_due_customer_and_revoke_their_key(page, live_server, 
     assert page.locator("svg.qb-chart rect.qb-bar").count() == 30
     page.screenshot(path=page.screenshots / "admin-dashboard.png", full_page=True)
     page.locator(".qb-dashboard").screenshot(path=page.screenshots / "admin-dashboard-figures.png")
+    page.emulate_media(color_scheme="dark")
+    page.locator(".qb-dashboard").screenshot(path=page.screenshots / "admin-dashboard-dark.png")
+    page.emulate_media(color_scheme="light")
 
     page.click("#content-main a[href='/admin/accounts/user/']")
     page.click("#changelist-filter a:has-text('Past due')")
