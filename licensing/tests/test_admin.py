@@ -336,10 +336,10 @@ def test_validation_events_filter_by_code_outcome_and_date(admin_client, license
     assert listed(admin_client.get(url, {"code__exact": "REVOKED"})) == [old.pk]
     assert sorted(listed(admin_client.get(url, {"outcome": "failed"}))) == sorted([old.pk, today.pk])
     assert listed(admin_client.get(url, {"outcome": "valid"})) == [valid.pk]
-    day = now.date()
-    week = {
-        "created_at__gte": (day - timedelta(days=7)).isoformat(),
-        "created_at__lt": (day + timedelta(days=1)).isoformat(),
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    week = {  # what the "Past 7 days" link asks for, in UTC
+        "created_at__gte": f"{midnight - timedelta(days=7):%Y-%m-%dT%H:%M:%SZ}",
+        "created_at__lt": f"{midnight + timedelta(days=1):%Y-%m-%dT%H:%M:%SZ}",
     }
     assert sorted(listed(admin_client.get(url, week))) == sorted([today.pk, valid.pk])
     assert listed(
