@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/qualitybytes
 export DEBUG ?= 1
 
-.PHONY: run test lint format install venv migrate seed bench clean audit schemathesis
+.PHONY: run test lint format install venv migrate seed bench soak clean audit schemathesis
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,12 @@ BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/qb_bench
 bench: install
 	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 2; }
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python bench/run.py
+
+## make soak: validate at half the peak rate for BENCH_SOAK_SECONDS (600) under the same gunicorn;
+## fails on any error or a worker whose RSS grows more than BENCH_SOAK_MAX_GROWTH_MB (20) in the
+## second half. BENCH_SOAK_RATE skips the peak measurement. Samples: bench/.data/soak.json.
+soak: install
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m bench.soak
 
 ## make audit: pip-audit over requirements.txt (any known vulnerability fails; packages PyPI could
 ## not be asked about are named but do not fail without AUDIT_STRICT=1) and bandit (high severity fails).

@@ -206,6 +206,19 @@ def wrk(url: str, bodies: Path, *, seconds: int, connections: int, threads: int,
     }
 
 
+def gunicorn_command(workers: int) -> list[str]:
+    """gunicorn as the bench serves it (gunicorn.conf.py in the working directory applies too)."""
+    return [
+        str(Path(sys.executable).parent / "gunicorn"),
+        "qualitybytes.wsgi",
+        f"--bind={HOST}:{PORT}",
+        f"--workers={workers}",
+        "--worker-class=sync",
+        "--log-level=warning",
+        "--backlog=2048",
+    ]
+
+
 def wait_for_server(url: str, timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -287,15 +300,7 @@ def main() -> None:
     bodies = DATA / "bodies.txt"
     write_bodies(sample, bodies)
 
-    gunicorn = [
-        str(Path(sys.executable).parent / "gunicorn"),
-        "qualitybytes.wsgi",
-        f"--bind={HOST}:{PORT}",
-        f"--workers={args.workers}",
-        "--worker-class=sync",
-        "--log-level=warning",
-        "--backlog=2048",
-    ]
+    gunicorn = gunicorn_command(args.workers)
     log(f"gunicorn, {args.workers} sync workers; wrk -t{args.threads} -c{args.connections} -d{args.seconds}s")
     server = subprocess.Popen(gunicorn, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
     base = f"http://{HOST}:{PORT}"
