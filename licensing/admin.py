@@ -11,14 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
-from django.db import transaction
 from django.db.models import Count, F, IntegerField, OuterRef, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 from django.http import HttpResponse, HttpResponseRedirect
@@ -131,24 +130,6 @@ class StaffAction:
     danger: bool = False
 
 
-def license_extend_comp(*, license: License, through: date, now: datetime | None = None) -> License:
-    """Move a comp license's end to the end of `through` (UTC) and make it active again."""
-    with transaction.atomic():
-        row = License.objects.select_for_update().get(pk=license.pk)
-        if row.stripe_subscription_id:
-            raise services.LicensingError(
-                "It is billed through Stripe; its period comes from the subscription."
-            )
-        if row.revoked_at:
-            raise services.LicensingError("It is revoked; issue a new license instead.")
-        ends = datetime.combine(through, time.max, tzinfo=UTC)
-        if ends <= (now or timezone.now()):
-            raise services.LicensingError("The new end is in the past.")
-        row.expires_at, row.grace_ends_at, row.status = ends, None, LicenseStatus.ACTIVE
-        row.save(update_fields=["expires_at", "grace_ends_at", "status", "updated_at"])
-    return row
-
-
 def _revoke(license_, data, user):
     services.license_revoke(license=license_, reason=data["reason"], by=user)
     return f"Revoked the license. Reason: {data['reason']}"
@@ -166,7 +147,8 @@ def _reinstate(license_, data, user):
 
 def _extend(license_, data, user):
     before = local_time(license_.expires_at)
-    after = local_time(license_extend_comp(license=license_, through=data["valid_through"]).expires_at)
+    extended = services.license_extend_comp(license=license_, through=data["valid_through"])
+    after = local_time(extended.expires_at)
     return f"Extended the comp license from {before} to {after}. Reason: {data['reason']}"
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -453,3 +453,19 @@ def license_reinstate(*, license: License) -> License:
     license_.suspended_by = None
     license_.save(update_fields=["suspended_at", "suspended_reason", "suspended_by", "updated_at"])
     return license_
+
+
+def license_extend_comp(*, license: License, through: date, now: datetime | None = None) -> License:
+    """Move a comp license's end to the end of `through` (UTC) and make it active again."""
+    with transaction.atomic():
+        row = License.objects.select_for_update().get(pk=license.pk)
+        if row.stripe_subscription_id:
+            raise LicensingError("It is billed through Stripe; its period comes from the subscription.")
+        if row.revoked_at:
+            raise LicensingError("It is revoked; issue a new license instead.")
+        ends = datetime.combine(through, time.max, tzinfo=UTC)
+        if ends <= (now or timezone.now()):
+            raise LicensingError("The new end is in the past.")
+        row.expires_at, row.grace_ends_at, row.status = ends, None, LicenseStatus.ACTIVE
+        row.save(update_fields=["expires_at", "grace_ends_at", "status", "updated_at"])
+    return row
