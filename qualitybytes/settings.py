@@ -247,7 +247,7 @@ def _licensing_secret(name: str, purpose: bytes) -> str:
         return value
     if not DEBUG:
         raise ImproperlyConfigured(
-            f"{name} is not set. See docs/README-licensing.md (Configuration) for how to generate it, "
+            f"{name} is not set. See the README (Configuration) for how to generate it, "
             "or set DEBUG=1 for local development."
         )
     import base64
@@ -289,7 +289,7 @@ SPECTACULAR_SETTINGS.update(
 )
 
 # Signed license tokens ---------------------------------------------------------------------
-# Tokens are Ed25519 JWTs (licensing/tokens.py); docs/README-tokens.md is the operator's guide.
+# Tokens are Ed25519 JWTs (licensing/tokens.py); the README's "Signed license tokens" is the operator's guide.
 # Set exactly one: LICENSE_SIGNING_KEYS_FILE, a JSON keyring shared by every web instance and
 # rotated with `manage.py rotate_signing_key`, or LICENSE_SIGNING_KEY, one Ed25519 private key in
 # PEM (cannot be rotated in place). With DEBUG on and neither set, a development keyring is made
@@ -319,7 +319,7 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
 
 # Stripe simulator --------------------------------------------------------------------------
 # With DEBUG on and no Stripe secret key, every Stripe call goes to the local simulator
-# (billing/simulator, docs/README-stripe.md): dj-stripe points stripe.api_base at it
+# (billing/simulator; README, "Stripe"): dj-stripe points stripe.api_base at it
 # (STRIPE_API_HOST) and the key is a fake in the real format (dj-stripe checks it). The simulator
 # refuses to run with DEBUG off. Setting STRIPE_TEST_SECRET_KEY switches the same code to Stripe.
 STRIPE_SIMULATOR = DEBUG and not (STRIPE_TEST_SECRET_KEY or STRIPE_LIVE_SECRET_KEY)
@@ -334,7 +334,7 @@ if STRIPE_SIMULATOR:
     INSTALLED_APPS += ["billing.simulator.apps.StripeSimulatorConfig"]
 
 # Operations --------------------------------------------------------------------------------
-# Deployment, health checks, headers and scale-out: docs/README-deploy.md.
+# Deployment, health checks, headers and scale-out: README, "Deploying and operating".
 
 # Optional read replica. The validation API reads from it (qualitybytes/db_router.py); every
 # write and every other read stays on `default`. Tests mirror it onto `default`.

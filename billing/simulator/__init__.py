@@ -2,7 +2,7 @@
 
 Framework-free at its core: `StripeSimulator` holds the state and the Stripe-side actions,
 `make_wsgi_app` serves the HTTP API and the hosted pages, `SimulatorServer` runs that app on
-loopback. It never runs with DEBUG off (see `server.py`). Usage: docs/README-stripe.md.
+loopback. It never runs with DEBUG off (see `server.py`). Usage: the README's "Stripe" section.
 """
 
 from billing.simulator.core import SIMULATOR_API_KEY, StripeError, StripeSimulator
