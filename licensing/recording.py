@@ -1,8 +1,9 @@
 """Bookkeeping of validations without a write per call.
 
 Each process keeps, per key and day, how many validations it answered and the latest outcome.
-The validation that finds the buffer older than LICENSE_TOUCH_INTERVAL_SECONDS writes it all in
-one statement: the keys' last-validated time, the daily counters (UsageDaily) and one
+The validation that finds the buffer older than LICENSE_TOUCH_INTERVAL_SECONDS has it written in
+one statement (by a background thread when LICENSE_FLUSH_IN_BACKGROUND is on, as in production,
+so that request does not wait): the keys' last-validated time, the daily counters (UsageDaily) and one
 ValidationEvent per key, a sample of the log. So a validation does at most one write, most do
 none, and a busy key's last-validated time is written at most once per interval per worker.
 The buffer is also written when the process exits; a worker that is killed outright loses at
@@ -61,7 +62,28 @@ class ValidationRecorder:
                 entry.at, entry.code, entry.fingerprint, entry.ip = at, code, fingerprint or "", ip
             due = time.monotonic() - self._last_flush >= settings.LICENSE_TOUCH_INTERVAL_SECONDS
         if due:
+            if settings.LICENSE_FLUSH_IN_BACKGROUND:
+                self.flush_in_background()
+            else:
+                self.flush()
+
+    def flush_in_background(self) -> threading.Thread:
+        """Write the buffer from a short-lived thread, so no request waits for the write.
+
+        The thread has its own database connection (Django's are per thread) and closes it.
+        """
+        with self._lock:
+            # Claim the interval now, so the next validations do not start a second flush.
+            self._last_flush = time.monotonic()
+        thread = threading.Thread(target=self._flush_and_close, name="validation-recorder", daemon=True)
+        thread.start()
+        return thread
+
+    def _flush_and_close(self) -> None:
+        try:
             self.flush()
+        finally:
+            connection.close()
 
     def flush(self) -> int:
         """Write everything buffered; returns how many (key, day) entries were written."""

@@ -274,6 +274,9 @@ LICENSE_DEVICE_STALE_DAYS = int(os.environ.get("LICENSE_DEVICE_STALE_DAYS", "30"
 LICENSE_TOKEN_TTL_SECONDS = int(os.environ.get("LICENSE_TOKEN_TTL_SECONDS", str(3 * 24 * 3600)))
 # A key's last-validated time and counters are written at most once per this many seconds.
 LICENSE_TOUCH_INTERVAL_SECONDS = int(os.environ.get("LICENSE_TOUCH_INTERVAL_SECONDS", "60"))
+# Write that bookkeeping from a background thread per worker, so no validation waits for it.
+# The tests turn it off (pytest.ini) to count the write in the request that triggers it.
+LICENSE_FLUSH_IN_BACKGROUND = env_bool("LICENSE_FLUSH_IN_BACKGROUND", True)
 # Licensing API request bodies above this size answer 413.
 LICENSE_MAX_BODY_BYTES = int(os.environ.get("LICENSE_MAX_BODY_BYTES", "16384"))
 # Validation events older than this are removed by `prune_validation_events`.

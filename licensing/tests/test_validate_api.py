@@ -279,6 +279,25 @@ def test_the_validation_that_writes_the_buffer_takes_two_queries(
         assert validate(client, key=license_key.plaintext).json()["code"] == "VALID"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_in_production_the_write_happens_off_the_request(
+    client, license_key, settings, django_assert_num_queries
+):
+    import threading
+
+    settings.LICENSE_FLUSH_IN_BACKGROUND = True
+    settings.LICENSE_TOUCH_INTERVAL_SECONDS = 0
+    with django_assert_num_queries(1):
+        assert validate(client, key=license_key.plaintext).json()["code"] == "VALID"
+    for thread in threading.enumerate():
+        if thread.name == "validation-recorder":
+            thread.join(timeout=30)
+    license_key.refresh_from_db()
+    assert license_key.last_validated_at is not None
+    assert UsageDaily.objects.get(key=license_key, feature=UsageDaily.VALIDATIONS).count == 1
+    assert ValidationEvent.objects.filter(key=license_key).count() == 1
+
+
 def test_an_unknown_key_takes_one_query_and_writes_nothing(client, db, django_assert_num_queries):
     with django_assert_num_queries(1):
         assert validate(client, key=keys.generate()).json()["code"] == "NOT_FOUND"
