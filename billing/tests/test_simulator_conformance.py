@@ -19,6 +19,8 @@ import pytest
 import stripe
 from django.conf import settings
 
+from billing.tests.test_simulator import make_catalogue
+
 FIXTURES = Path(settings.BASE_DIR).parent / "shared" / "stripe" / "fixtures3.json"
 
 FREE_FORM = {"metadata"}  # the caller's keys, not Stripe's
@@ -94,21 +96,7 @@ def assert_conforms(reference, obj, kind: str | None = None):
 def lifecycle(stripe_api):
     """Objects in every state the app meets: created, paid, past due, changed, canceled."""
     sim = stripe_api
-    product = stripe.Product.create(name="Team", metadata={"plan": "team"})
-    monthly = stripe.Price.create(
-        product=product.id,
-        currency="usd",
-        unit_amount=4900,
-        recurring={"interval": "month"},
-        lookup_key="qb_team_monthly",
-    )
-    yearly = stripe.Price.create(
-        product=product.id,
-        currency="usd",
-        unit_amount=49000,
-        recurring={"interval": "year"},
-        lookup_key="qb_team_yearly",
-    )
+    product, monthly, yearly = make_catalogue()
     customer = stripe.Customer.create(
         email="owner@example.com", name="Owner", metadata={"djstripe_subscriber": 1}
     )
