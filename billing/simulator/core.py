@@ -11,174 +11,35 @@ renders pages. Events are recorded and handed to the webhook outbox (delivery.py
 
 from __future__ import annotations
 
-import calendar
 import copy
 import json
-import secrets
-import string
 import threading
 import time
 from collections.abc import Iterable
 from contextlib import contextmanager
-from datetime import UTC, datetime
 
+from billing.simulator.common import (  # noqa: F401 - re-exported for wsgi.py and tests
+    ACCOUNT_ID,
+    ALNUM,
+    API_VERSION,
+    KIND_NAME,
+    PAYMENT_FAILED_MESSAGE,
+    PREFIX_KIND,
+    SIMULATOR_API_KEY,
+    StripeError,
+    add_interval,
+    as_bool,
+    as_int,
+    as_list,
+    check_params,
+    day,
+    merge_metadata,
+    missing,
+    money,
+    new_id,
+    unknown_parameter,
+)
 from billing.simulator.delivery import WebhookOutbox
-
-API_VERSION = "2026-08-26.dahlia"
-# Looks like a real test key: dj-stripe validates `sk_test_` + 24+ alphanumerics.
-SIMULATOR_API_KEY = "sk_test_" + "51QbSimulatorOnlyNotARealStripeKey0000"
-ACCOUNT_ID = "acct_1QbSimulatorAcct"
-ALNUM = string.ascii_letters + string.digits
-PAYMENT_FAILED_MESSAGE = "Your card was declined."
-
-PREFIX_KIND = {
-    "cus_": "customer",
-    "prod_": "product",
-    "price_": "price",
-    "cs_": "checkout.session",
-    "sub_": "subscription",
-    "in_": "invoice",
-    "bps_": "billing_portal.session",
-    "we_": "webhook_endpoint",
-    "evt_": "event",
-}
-KIND_NAME = {  # as Stripe spells them in "No such ..." messages
-    "customer": "customer",
-    "product": "product",
-    "price": "price",
-    "checkout.session": "checkout.session",
-    "subscription": "subscription",
-    "invoice": "invoice",
-    "billing_portal.session": "billing_portal.session",
-    "webhook_endpoint": "webhook endpoint",
-    "event": "event",
-}
-
-
-def new_id(prefix: str, length: int = 24) -> str:
-    return prefix + "".join(secrets.choice(ALNUM) for _ in range(length))
-
-
-def add_interval(ts: int, interval: str, count: int = 1) -> int:
-    """Calendar arithmetic as Stripe bills: Jan 31 + 1 month = Feb 28/29."""
-    if interval == "day":
-        return ts + 86400 * count
-    if interval == "week":
-        return ts + 7 * 86400 * count
-    months = count * (12 if interval == "year" else 1)
-    dt = datetime.fromtimestamp(ts, UTC)
-    month_index = dt.month - 1 + months
-    year, month = dt.year + month_index // 12, month_index % 12 + 1
-    day = min(dt.day, calendar.monthrange(year, month)[1])
-    return int(dt.replace(year=year, month=month, day=day).timestamp())
-
-
-def money(amount: int, currency: str) -> str:
-    sign = "-" if amount < 0 else ""
-    if currency == "usd":
-        return f"{sign}${abs(amount) / 100:,.2f}"
-    return f"{sign}{abs(amount) / 100:,.2f} {currency.upper()}"
-
-
-def day(ts: int) -> str:
-    return datetime.fromtimestamp(ts, UTC).strftime("%-d %B %Y")
-
-
-class StripeError(Exception):
-    """An error the simulator answers the way Stripe does: HTTP status + error JSON."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        *,
-        type: str = "invalid_request_error",  # noqa: A002 - Stripe's field name
-        code: str | None = None,
-        param: str | None = None,
-        decline_code: str | None = None,
-    ):
-        super().__init__(message)
-        self.status = status
-        self.message = message
-        self.type = type
-        self.code = code
-        self.param = param
-        self.decline_code = decline_code
-
-    def body(self) -> dict:
-        error = {"message": self.message, "type": self.type}
-        if self.code:
-            error["code"] = self.code
-            error["doc_url"] = f"https://stripe.com/docs/error-codes/{self.code.replace('_', '-')}"
-        if self.param:
-            error["param"] = self.param
-        if self.decline_code:
-            error["decline_code"] = self.decline_code
-        return {"error": error}
-
-
-def missing(kind: str, object_id: str, param: str = "id") -> StripeError:
-    return StripeError(
-        404, f"No such {KIND_NAME.get(kind, kind)}: '{object_id}'", code="resource_missing", param=param
-    )
-
-
-def unknown_parameter(name: str) -> StripeError:
-    return StripeError(
-        400,
-        f"Received unknown parameter: {name}. (Stripe simulator: this parameter is not modelled; "
-        "extend billing/simulator if the app needs it.)",
-        param=name,
-    )
-
-
-def as_bool(value, param: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if value in ("true", "True", "1"):
-        return True
-    if value in ("false", "False", "0", ""):
-        return False
-    raise StripeError(400, f"Invalid boolean: {value}", param=param)
-
-
-def as_int(value, param: str) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise StripeError(400, f"Invalid integer: {value}", param=param) from None
-
-
-def as_list(value, param: str) -> list:
-    if value in (None, ""):
-        return []
-    if isinstance(value, dict):  # a[0]=x&a[1]=y parsed as {"0": x, "1": y}
-        return [value[k] for k in sorted(value, key=lambda k: int(k) if str(k).isdigit() else 0)]
-    if isinstance(value, list):
-        return value
-    return [value]
-
-
-def merge_metadata(current: dict | None, new) -> dict:
-    """Stripe's metadata update: keys merge, an empty string unsets a key or, whole, all keys."""
-    result = dict(current or {})
-    if new in ("", None):
-        return {} if new == "" else result
-    if not isinstance(new, dict):
-        raise StripeError(400, "Invalid object", param="metadata")
-    for key, value in new.items():
-        if value in ("", None):
-            result.pop(key, None)
-        else:
-            result[str(key)] = str(value)
-    return result
-
-
-def check_params(params: dict, allowed: Iterable[str]) -> None:
-    allowed = set(allowed) | {"expand"}
-    for name in params:
-        if name not in allowed:
-            raise unknown_parameter(name)
 
 
 class StripeSimulator:
