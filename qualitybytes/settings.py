@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "billing",
     "licensing",
     "teams",
+    "qualitybytes.apps.QualityBytesConfig",  # the email outbox (qualitybytes/outbox.py)
 ]
 
 MIDDLEWARE = [
@@ -168,8 +169,22 @@ EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+# Seconds an SMTP connection may take; without it a stalled relay holds a sender forever.
+EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "QualityBytes <noreply@qualitybytes.test>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# The outbox (qualitybytes/outbox.py; README, "Emails"): every email is a row written in the
+# transaction that causes it, its subject and bodies encrypted with LICENSE_KEY_ENCRYPTION_KEY.
+# After the commit the request tries it at once (EMAIL_OUTBOX_SEND_ON_COMMIT); whatever fails is
+# retried by `manage.py send_queued_emails` after each delay of EMAIL_OUTBOX_RETRY_SECONDS (the
+# last repeats) until EMAIL_OUTBOX_MAX_ATTEMPTS attempts have failed. Bodies of sent emails are
+# erased after EMAIL_OUTBOX_PURGE_DAYS; the row stays for the record.
+EMAIL_OUTBOX_SEND_ON_COMMIT = env_bool("EMAIL_OUTBOX_SEND_ON_COMMIT", True)
+EMAIL_OUTBOX_MAX_ATTEMPTS = int(os.environ.get("EMAIL_OUTBOX_MAX_ATTEMPTS", "6"))
+EMAIL_OUTBOX_RETRY_SECONDS = [
+    int(seconds) for seconds in env_list("EMAIL_OUTBOX_RETRY_SECONDS", "60,300,1800,7200,43200")
+]
+EMAIL_OUTBOX_PURGE_DAYS = int(os.environ.get("EMAIL_OUTBOX_PURGE_DAYS", "30"))
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
