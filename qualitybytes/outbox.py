@@ -47,13 +47,13 @@ def address_problem(address: str) -> str | None:
     if len(local_part) > MAX_LOCAL_PART_LENGTH:
         return f"The part before @ is longer than {MAX_LOCAL_PART_LENGTH} characters."
     try:
+        sanitize_address(address, settings.DEFAULT_CHARSET)  # what the SMTP backend does: IDNA and all
+    except (ValueError, UnicodeError) as exc:
+        return f"The address cannot be encoded for sending: {exc}"
+    try:
         validate_email(address)
     except ValidationError:
         return "This is not an email address."
-    try:
-        sanitize_address(address, settings.DEFAULT_CHARSET)
-    except (ValueError, UnicodeError) as exc:
-        return f"The address cannot be encoded for sending: {exc}"
     return None
 
 
