@@ -26,7 +26,7 @@ run: install
 	$(BIN)/python manage.py create_webhook_endpoint
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
 
-## make test: the whole suite against PostgreSQL ($(DATABASE_URL))
+## make test: ruff, the migrations check, then the whole suite against PostgreSQL ($(DATABASE_URL))
 test: install
 	@$(BIN)/python -c "import psycopg,sys,os; \
 	url=os.environ.get('DATABASE_URL','$(DATABASE_URL)').rsplit('/',1)[0]+'/postgres'; \
@@ -34,8 +34,11 @@ test: install
 	  echo ""; echo "No PostgreSQL answers at $(DATABASE_URL)."; \
 	  echo "Start it (Debian: sudo pg_ctlcluster \$$(ls /etc/postgresql) main start)"; \
 	  echo "or point DATABASE_URL at a server you can create databases on."; echo ""; exit 2; }
-	DATABASE_URL=$(DATABASE_URL) $(BIN)/pytest $(PYTEST_ARGS)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DATABASE_URL=$(DATABASE_URL) $(BIN)/python manage.py makemigrations --check --dry-run
+	@# pytest last: its summary is the closing line of the run.
+	DATABASE_URL=$(DATABASE_URL) $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/ruff check .
@@ -66,6 +69,7 @@ audit: install
 
 ## make schemathesis: fuzz the live API (gunicorn + a fresh PostgreSQL database) against /api/schema/:
 ## no 5xx and every response as the schema says. SCHEMATHESIS_MAX_TIME (default 300 s) bounds it.
+## The run creates a database of its own on that server, with a fresh name, and drops it after.
 SCHEMATHESIS_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/qb_schemathesis
 schemathesis: install
 	SCHEMATHESIS_DATABASE_URL=$(SCHEMATHESIS_DATABASE_URL) $(BIN)/python .ci/schemathesis.py

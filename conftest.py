@@ -87,4 +87,9 @@ def page(tmp_path, live_server, monkeypatch):
         browser_page.screenshots = tmp_path
         yield browser_page
         context.close()
+        # ORM calls made while Playwright's event loop runs use a connection of their own;
+        # close it here, or the test database cannot be dropped at the end of the run.
+        from django.db import connections
+
+        connections.close_all()
     assert errors == [], f"browser console errors: {errors}"

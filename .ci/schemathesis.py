@@ -1,13 +1,17 @@
 """`make schemathesis`: fuzz the live API against its own OpenAPI schema.
 
-Creates a fresh PostgreSQL database (SCHEMATHESIS_DATABASE_URL), migrates it, adds a customer
+Creates a PostgreSQL database of its own for this run (a fresh name on the server of
+SCHEMATHESIS_DATABASE_URL), migrates it, adds a customer
 with a Team license, its team, a key, a device and an API token, serves the app with gunicorn
 on a free loopback port and runs schemathesis against /api/schema/ with two checks: no 5xx
 (not_a_server_error) and every response matches the schema (response_schema_conformance).
-Exits with schemathesis's status. The database stays for inspection; the next run recreates it.
+Exits with schemathesis's status, and drops the database it created (SCHEMATHESIS_KEEP_DATABASE=1
+keeps it for inspection). It never drops a database it did not create. Emails go to Django's
+dummy backend, so a run prints no email.
 """
 
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -19,9 +23,9 @@ import psycopg
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-DATABASE_URL = os.environ.get(
-    "SCHEMATHESIS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/qb_schemathesis"
-)
+SERVER_URL = os.environ.get("SCHEMATHESIS_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/qb_schemathesis")
+# A name of this run's own: two runs (or a developer's and CI's) never share or drop each other's.
+DATABASE_URL = f"{SERVER_URL.rsplit('/', 1)[0]}/qb_schemathesis_{os.getpid()}_{secrets.token_hex(4)}"
 MAX_EXAMPLES = os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "40")
 MAX_TIME = os.environ.get("SCHEMATHESIS_MAX_TIME", "300")  # fuzzing repeats until the budget is spent
 # One worker: with several threads schemathesis 4.32 on CPython 3.11 sometimes dies compiling
@@ -48,11 +52,20 @@ def log(message: str) -> None:
     print(f"schemathesis: {message}", flush=True)
 
 
-def recreate_database() -> None:
+def create_database() -> None:
+    base, name = DATABASE_URL.rsplit("/", 1)
+    with psycopg.connect(base + "/postgres", autocommit=True, connect_timeout=5) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def drop_database() -> None:
+    """Drop the database this run created (and only that one)."""
+    if os.environ.get("SCHEMATHESIS_KEEP_DATABASE") == "1":
+        log(f"kept {DATABASE_URL}")
+        return
     base, name = DATABASE_URL.rsplit("/", 1)
     with psycopg.connect(base + "/postgres", autocommit=True, connect_timeout=5) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def free_port() -> int:
@@ -81,9 +94,17 @@ def main() -> int:
         "LICENSE_RATE_LIMIT_KEY": "0",
         "LOG_REQUESTS": "0",
         "LOG_LEVEL": "ERROR",  # 4xx are expected by the thousand; 5xx still show
+        "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
     }
     log(f"fresh database {DATABASE_URL}")
-    recreate_database()
+    create_database()
+    try:
+        return serve_and_fuzz(env)
+    finally:
+        drop_database()
+
+
+def serve_and_fuzz(env: dict) -> int:
     manage("migrate", "--noinput", env=env)
     manage("seed_plans", env=env)
     token = manage("shell", "-c", SEED, env=env).strip().splitlines()[-1]
