@@ -73,6 +73,24 @@ class Plan(models.Model):
         return round(100 * (full - self.yearly_amount) / full) if full else 0
 
 
+class PlanPrice(models.Model):
+    """Every Stripe price that was ever a plan's own, so that subscribers who stay on an old
+    price (Stripe keeps them there after a price change, for years) keep their plan."""
+
+    plan = models.ForeignKey(Plan, on_delete=models.PROTECT, related_name="prices")
+    interval = models.CharField(max_length=10, choices=Interval.choices)
+    stripe_price_id = models.CharField(max_length=255, unique=True)
+    unit_amount = models.PositiveIntegerField(help_text="In cents, as Stripe charges it.")
+    currency = models.CharField(max_length=3)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["plan", "interval", "-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.plan.name} {self.interval} {self.stripe_price_id}"
+
+
 DEFAULT_CATALOGUE = [
     {
         "slug": "solo",

@@ -22,7 +22,7 @@ from djstripe.models import Subscription as DjstripeSubscription
 from djstripe.settings import djstripe_settings
 
 from accounts.models import User
-from billing.models import Interval, Plan
+from billing.models import Interval, Plan, PlanPrice
 from licensing.models import License, LicenseStatus
 from licensing.services import license_key_issue
 from qualitybytes.emails import send_on_commit
@@ -54,34 +54,107 @@ def _site_url(path: str) -> str:
 
 
 def plan_for_price(price: dict) -> tuple[Plan, str]:
-    """The catalogue plan and interval of a Stripe price, found by its lookup key."""
+    """The catalogue plan and interval of a Stripe price.
+
+    A plan is recognised by every price that was ever its own: the price id recorded by
+    `sync_plans`, then the price's metadata, then its current lookup key. Subscribers stay on
+    an old price after a price change, and that price has lost its lookup key by then.
+    """
+    price_id = price.get("id") or ""
+    known = PlanPrice.objects.filter(stripe_price_id=price_id).select_related("plan").first()
+    if known:
+        return known.plan, known.interval
+    metadata = price.get("metadata") or {}
+    recurring = price.get("recurring") or {}
+    plan = Plan.objects.filter(slug=metadata.get("plan") or "").first()
+    if plan is not None:
+        interval = metadata.get("interval") or recurring.get("interval")
+        if interval in Interval.values:
+            _remember_price(plan, interval, price)
+            return plan, interval
     lookup_key = price.get("lookup_key") or ""
     plan = Plan.objects.filter(Q(monthly_lookup_key=lookup_key) | Q(yearly_lookup_key=lookup_key)).first()
     if plan is None:
-        raise BillingError(f"No plan in the catalogue has the Stripe price lookup key {lookup_key!r}.")
+        raise BillingError(
+            f"Stripe price {price_id or '?'} (lookup key {lookup_key!r}) belongs to no plan of the catalogue."
+        )
     interval = Interval.YEAR if plan.yearly_lookup_key == lookup_key else Interval.MONTH
+    _remember_price(plan, interval, price)
     return plan, interval
 
 
+def _remember_price(plan: Plan, interval: str, price: dict) -> None:
+    if not price.get("id") or price.get("unit_amount") is None:
+        return
+    PlanPrice.objects.get_or_create(
+        stripe_price_id=price["id"],
+        defaults={
+            "plan": plan,
+            "interval": interval,
+            "unit_amount": price["unit_amount"],
+            "currency": price.get("currency") or plan.currency,
+        },
+    )
+
+
 def price_for(plan: Plan, interval: str) -> dict:
-    """The active Stripe price for a plan and interval (created by `sync_plans`)."""
+    """The active Stripe price for a plan and interval (created by `sync_plans`).
+
+    Refuses a price whose amount is not the one the catalogue shows: nobody is charged an
+    amount they were not told (a plan edited but not yet synced, or edited in Stripe).
+    """
     lookup_key = plan.lookup_key_for(interval)
     prices = stripe.Price.list(lookup_keys=[lookup_key], active=True, limit=1, **stripe_options())
     if not prices.data:
         raise BillingError(
             f"Stripe has no active price {lookup_key!r} for {plan.name}. Run `manage.py sync_plans`."
         )
-    return prices.data[0]
+    price = prices.data[0]
+    if price["unit_amount"] != plan.amount_for(interval) or price["currency"] != plan.currency:
+        logger.error(
+            "Stripe price %s of %s charges %s %s but the catalogue shows %s %s: run sync_plans",
+            price["id"],
+            lookup_key,
+            price["unit_amount"],
+            price["currency"],
+            plan.amount_for(interval),
+            plan.currency,
+        )
+        raise BillingError(
+            f"The price of {plan.name} is being updated, so nothing was charged. "
+            "Please try again in a few minutes."
+        )
+    _remember_price(plan, interval, price)
+    return price
+
+
+def billed_licenses(user: User):
+    """The user's licenses whose Stripe subscription still bills (active or past due), oldest
+    first, whatever staff did to them: a revoked license can still be billed, and its owner
+    must still see the subscription and be able to cancel it."""
+    return (
+        License.objects.filter(
+            owner=user,
+            stripe_subscription_id__isnull=False,
+            status__in=[LicenseStatus.ACTIVE, LicenseStatus.GRACE],
+        )
+        .select_related("plan")
+        .order_by("created_at", "pk")
+    )
 
 
 def live_license_for(user: User) -> License | None:
-    """The user's license bought through a subscription that still bills."""
-    return (
-        License.objects.filter(owner=user, stripe_subscription_id__isnull=False, revoked_at__isnull=True)
-        .exclude(status=LicenseStatus.INACTIVE)
-        .select_related("plan")
-        .first()
-    )
+    """The one subscription the customer pages act on: the oldest that still bills.
+
+    A second live subscription (two Checkout tabs, one made in the Stripe dashboard) is flagged
+    for staff (`duplicate_subscriptions`) and never chosen by chance.
+    """
+    return billed_licenses(user).first()
+
+
+def duplicate_subscriptions(user: User) -> list[License]:
+    """Live subscriptions beyond the first: billed twice, for staff to cancel and refund."""
+    return list(billed_licenses(user)[1:])
 
 
 # --- Checkout ---------------------------------------------------------------------------------
@@ -94,22 +167,58 @@ def checkout_create(*, user: User, plan: Plan, interval: str) -> str:
     if live_license_for(user):
         raise BillingError("You already have a subscription: change its plan instead.")
     customer, _ = Customer.get_or_create(subscriber=user)
+    _refuse_if_stripe_bills(customer.id)
     price = price_for(plan, interval)
     metadata = {"user_id": str(user.public_id), "plan": plan.slug, "interval": interval}
     # One idempotency key per attempt: a double click within Stripe's window reuses the session.
     attempt = uuid.uuid5(uuid.NAMESPACE_URL, f"{user.public_id}:{plan.slug}:{interval}:{_minute()}")
-    session = stripe.checkout.Session.create(
-        mode="subscription",
-        customer=customer.id,
-        client_reference_id=str(user.public_id),
-        line_items=[{"price": price["id"], "quantity": 1}],
-        metadata=metadata,
-        subscription_data={"metadata": metadata},
-        success_url=_site_url(reverse("billing:success")) + "?session_id={CHECKOUT_SESSION_ID}",
-        cancel_url=_site_url(reverse("billing:cancel")),
-        **stripe_options(idempotency_key=f"checkout-{attempt}"),
-    )
+    with transaction.atomic():
+        # One Checkout at a time per customer: the user's row lock orders two tabs, and the
+        # later one expires the earlier, so two tabs can never both be paid.
+        User.objects.select_for_update().filter(pk=user.pk).first()
+        session = stripe.checkout.Session.create(
+            mode="subscription",
+            customer=customer.id,
+            client_reference_id=str(user.public_id),
+            line_items=[{"price": price["id"], "quantity": 1}],
+            metadata=metadata,
+            subscription_data={"metadata": metadata},
+            success_url=_site_url(reverse("billing:success")) + "?session_id={CHECKOUT_SESSION_ID}",
+            cancel_url=_site_url(reverse("billing:cancel")),
+            **stripe_options(idempotency_key=f"checkout-{attempt}"),
+        )
+        _expire_other_checkouts(customer_id=customer.id, keep=session["id"])
     return session["url"]
+
+
+def _refuse_if_stripe_bills(customer_id: str) -> None:
+    """Stripe knows of a live subscription whose webhook has not reached us yet (paid in another
+    tab a moment ago): reconcile it now and send the customer to it, not to a second Checkout."""
+    live = [
+        data
+        for data in stripe.Subscription.list(
+            customer=customer_id, limit=100, **stripe_options()
+        ).auto_paging_iter()
+        if data["status"] in LIVE_STATUSES
+    ]
+    for data in live:
+        subscription_data_apply(data)
+    if live:
+        raise BillingError("You already have a subscription: change its plan instead.")
+
+
+def _expire_other_checkouts(*, customer_id: str, keep: str) -> None:
+    open_sessions = stripe.checkout.Session.list(
+        customer=customer_id, status="open", limit=100, **stripe_options()
+    )
+    for other in open_sessions.auto_paging_iter():
+        if other["id"] == keep or other.get("mode") != "subscription":
+            continue
+        try:
+            stripe.checkout.Session.expire(other["id"], **stripe_options())
+        except stripe.InvalidRequestError:
+            # Completed or expired meanwhile: a completed one becomes a flagged duplicate.
+            logger.info("Checkout session %s could not be expired", other["id"])
 
 
 def _minute() -> str:
@@ -146,9 +255,10 @@ class SubscriptionFacts:
     interval: str
     period_end: datetime | None
     cancel_at_period_end: bool
+    payment_failed_at: datetime | None = None
 
     @classmethod
-    def from_stripe(cls, data: dict) -> SubscriptionFacts:
+    def from_stripe(cls, data: dict, *, payment_failed_at: datetime | None = None) -> SubscriptionFacts:
         items = data["items"]["data"]
         if not items:
             raise BillingError(f"Subscription {data['id']} has no items.")
@@ -164,6 +274,7 @@ class SubscriptionFacts:
             interval=interval,
             period_end=datetime.fromtimestamp(max(ends), tz=UTC) if ends else None,
             cancel_at_period_end=bool(data.get("cancel_at_period_end") or data.get("cancel_at")),
+            payment_failed_at=payment_failed_at if data["status"] == "past_due" else None,
         )
 
     def license_status(self) -> str:
@@ -173,10 +284,20 @@ class SubscriptionFacts:
             return LicenseStatus.GRACE
         return LicenseStatus.INACTIVE
 
-    def grace_ends_at(self) -> datetime | None:
-        if self.status != "past_due" or self.period_end is None:
-            return None
-        return self.period_end + timedelta(days=self.plan.grace_days)
+
+def payment_failed_at(data: dict) -> datetime | None:
+    """When the payment of a past-due subscription first failed: the earliest open invoice of
+    the subscription that Stripe has attempted, at its finalization (automatic collection
+    attempts the charge when it finalizes the invoice)."""
+    if data["status"] != "past_due":
+        return None
+    invoices = stripe.Invoice.list(subscription=data["id"], status="open", limit=100, **stripe_options())
+    moments = [
+        (invoice.get("status_transitions") or {}).get("finalized_at") or invoice["created"]
+        for invoice in invoices.auto_paging_iter()
+        if invoice.get("attempted") or invoice.get("attempt_count")
+    ]
+    return datetime.fromtimestamp(min(moments), tz=UTC) if moments else None
 
 
 def subscription_fetch(subscription_id: str) -> dict:
@@ -184,36 +305,55 @@ def subscription_fetch(subscription_id: str) -> dict:
 
 
 def subscription_reconcile(*, subscription_id: str) -> License | None:
-    """Re-fetch the subscription from Stripe and make its license match it."""
-    data = subscription_fetch(subscription_id)
-    DjstripeSubscription.sync_from_stripe_data(data, api_key=stripe_options()["api_key"])
+    """Re-fetch the subscription from Stripe and make its license (and dj-stripe's mirror,
+    which the figures and exports read) match it. Webhooks, the success page, plan changes
+    and `reconcile_subscriptions` all come here."""
+    return subscription_data_apply(subscription_fetch(subscription_id))
+
+
+def subscription_data_apply(data: dict) -> License | None:
+    """The reconcile for subscription data just fetched from Stripe."""
+    try:
+        DjstripeSubscription.sync_from_stripe_data(data, api_key=stripe_options()["api_key"])
+    except Exception:
+        # The mirror serves figures and exports; the license must follow Stripe even when the
+        # mirror cannot (e.g. its customer was deleted in Stripe before we ever saw it).
+        logger.exception(
+            "dj-stripe could not mirror subscription %s; the license is reconciled anyway", data["id"]
+        )
     return license_apply(data=data)
 
 
 def _owner_for(facts: SubscriptionFacts, data: dict) -> User:
+    """Who owns the license of a new subscription: the Stripe customer's user, else the user
+    named in the subscription's metadata (set at Checkout)."""
     customer = Customer.objects.filter(id=facts.customer_id).select_related("subscriber").first()
     if customer and customer.subscriber:
         return customer.subscriber
     user_id = (data.get("metadata") or {}).get("user_id")
     user = User.objects.filter(public_id=user_id).first() if user_id else None
     if user is None:
-        raise BillingError(f"No user for Stripe customer {facts.customer_id}.")
+        raise BillingError(
+            f"No user for Stripe customer {facts.customer_id} of subscription {facts.subscription_id}."
+        )
     return user
 
 
 def license_apply(*, data: dict) -> License | None:
     """Derive the license of one subscription from its Stripe data (idempotent).
 
-    Exactly one license per subscription: the unique subscription id plus a row lock. Staff
-    revocation and suspension live in their own fields, which this never touches.
+    Exactly one license per subscription: the unique subscription id plus a row lock. An
+    existing license keeps its owner whatever happens to the Stripe customer (deleted, its
+    user unlinked). Staff revocation and suspension live in their own fields, which this never
+    touches.
     """
-    facts = SubscriptionFacts.from_stripe(data)
-    if (
-        facts.status in ("incomplete", "incomplete_expired")
-        and not License.objects.filter(stripe_subscription_id=facts.subscription_id).exists()
-    ):
+    facts = SubscriptionFacts.from_stripe(data, payment_failed_at=payment_failed_at(data))
+    existing = (
+        License.objects.filter(stripe_subscription_id=facts.subscription_id).select_related("owner").first()
+    )
+    if existing is None and facts.status in ("incomplete", "incomplete_expired"):
         return None  # Never paid: no license to make.
-    owner = _owner_for(facts, data)
+    owner = existing.owner if existing else _owner_for(facts, data)
     with transaction.atomic():
         license_, created = _get_or_create_locked(facts, owner)
         old_plan, old_status = license_.plan, license_.status
@@ -221,9 +361,15 @@ def license_apply(*, data: dict) -> License | None:
         license_.billing_interval = facts.interval
         license_.status = facts.license_status()
         license_.expires_at = facts.period_end
-        license_.grace_ends_at = facts.grace_ends_at()
+        license_.payment_failed_at = _first_failure(license_, facts, old_status)
+        license_.grace_ends_at = (
+            license_.payment_failed_at + timedelta(days=facts.plan.grace_days)
+            if license_.status == LicenseStatus.GRACE
+            else None
+        )
         license_.cancel_at_period_end = facts.cancel_at_period_end
         license_.save()
+        owner = license_.owner
         if created:
             issued = license_key_issue(license=license_, holder=owner)
             send_on_commit(
@@ -242,6 +388,16 @@ def license_apply(*, data: dict) -> License | None:
             license_, owner=owner, facts=facts, old_plan=old_plan, old_status=old_status, created=created
         )
     return license_
+
+
+def _first_failure(license_: License, facts: SubscriptionFacts, old_status: str) -> datetime | None:
+    """The moment grace counts from: Stripe's first failed attempt of the unpaid invoice; while
+    the license stays past due it never moves later (a second failed invoice adds no grace)."""
+    if facts.status != "past_due":
+        return None
+    known = license_.payment_failed_at if old_status == LicenseStatus.GRACE else None
+    candidates = [moment for moment in (facts.payment_failed_at, known) if moment]
+    return min(candidates) if candidates else datetime.now(tz=UTC)
 
 
 def _get_or_create_locked(facts: SubscriptionFacts, owner: User) -> tuple[License, bool]:
@@ -316,17 +472,62 @@ def subscription_change_plan(*, license: License, plan: Plan, interval: str) -> 
             f"remove {excess} member{'s' if excess != 1 else ''} first."
         )
     data = subscription_fetch(license.stripe_subscription_id)
+    if data["status"] == "past_due":
+        raise BillingError("Your last payment failed: pay the open invoice before changing plan.")
+    if data.get("pending_update"):
+        raise PaymentRequired(
+            "A plan change is waiting for its payment: pay that invoice to finish it, or wait a day "
+            "for it to lapse before choosing again.",
+            invoice=_open_invoice(data),
+        )
     item = data["items"]["data"][0]
     price = price_for(plan, interval)
-    stripe.Subscription.modify(
-        license.stripe_subscription_id,
-        items=[{"id": item["id"], "price": price["id"]}],
-        proration_behavior="create_prorations",
-        cancel_at_period_end=False,
-        metadata={**(data.get("metadata") or {}), "plan": plan.slug, "interval": interval},
-        **stripe_options(),
-    )
+    try:
+        # Charged now, and applied only if that charge succeeds (Stripe's pending updates):
+        # a declined card leaves the subscription, the plan and the license as they were.
+        updated = stripe.Subscription.modify(
+            license.stripe_subscription_id,
+            items=[{"id": item["id"], "price": price["id"]}],
+            proration_behavior="always_invoice",
+            payment_behavior="pending_if_incomplete",
+            **stripe_options(),
+        )
+    except stripe.CardError as exc:
+        raise BillingError(
+            f"Your card was declined ({exc.user_message or 'no reason given'}): nothing changed."
+        ) from exc
+    if updated.get("pending_update"):
+        subscription_reconcile(subscription_id=license.stripe_subscription_id)
+        raise PaymentRequired(
+            f"Your card was declined, so you are still on {license.plan.name}. "
+            f"Pay the invoice to switch to {plan.name}, or update your card and try again.",
+            invoice=_open_invoice(updated),
+        )
+    if updated.get("cancel_at_period_end") or updated.get("cancel_at"):
+        # A new plan is a decision to stay: the pending cancellation goes (a separate call,
+        # since a pending update accepts no other parameter).
+        stripe.Subscription.modify(
+            license.stripe_subscription_id, cancel_at_period_end=False, **stripe_options()
+        )
     return subscription_reconcile(subscription_id=license.stripe_subscription_id)
+
+
+class PaymentRequired(BillingError):
+    """A charge was declined or is waiting: the customer can pay the open invoice."""
+
+    def __init__(self, message: str, *, invoice: dict | None):
+        super().__init__(message)
+        self.invoice_url = (invoice or {}).get("hosted_invoice_url")
+        self.amount_due = (invoice or {}).get("amount_due")
+        self.currency = (invoice or {}).get("currency")
+
+
+def _open_invoice(data: dict) -> dict | None:
+    latest = data.get("latest_invoice")
+    if not latest:
+        return None
+    invoice = latest if isinstance(latest, dict) else stripe.Invoice.retrieve(latest, **stripe_options())
+    return invoice if invoice.get("status") == "open" else None
 
 
 def subscription_cancel(*, license: License) -> License:
@@ -400,6 +601,7 @@ def plan_sync(*, plan: Plan) -> list[SyncedPrice]:
             and price["unit_amount"] == amount
             and price["currency"] == plan.currency
         ):
+            _remember_price(plan, interval, price)
             synced.append(SyncedPrice(lookup_key, price["id"], False))
             continue
         # Prices are immutable in Stripe: a new amount is a new price that takes the lookup key over.
@@ -413,5 +615,7 @@ def plan_sync(*, plan: Plan) -> list[SyncedPrice]:
             metadata={"plan": plan.slug, "interval": interval},
             **options,
         )
+        # Recorded for good: subscribers keep this price after the next change, for years.
+        _remember_price(plan, interval, price)
         synced.append(SyncedPrice(lookup_key, price["id"], True))
     return synced

@@ -67,17 +67,27 @@ def manage(request):
     if license_ and not request.GET.get("plan"):
         initial = {"plan": license_.plan.slug, "interval": license_.billing_interval}
     form = ChangePlanForm(request.POST or None, initial=initial)
+    pay_url = None
     if request.method == "POST" and license_ and form.is_valid():
         try:
             services.subscription_change_plan(
                 license=license_, plan=form.cleaned_data["plan"], interval=form.cleaned_data["interval"]
             )
+        except services.PaymentRequired as exc:
+            form.add_error("plan", str(exc))
+            pay_url = exc.invoice_url
         except services.BillingError as exc:
             form.add_error("plan", str(exc))
         else:
             messages.success(request, f"Your plan is now {form.cleaned_data['plan'].name}.")
             return redirect("billing:manage")
-    return render(request, "billing/manage.html", {"license": license_, "form": form})
+    context = {
+        "license": license_,
+        "form": form,
+        "pay_url": pay_url,
+        "duplicates": services.duplicate_subscriptions(request.user) if license_ else [],
+    }
+    return render(request, "billing/manage.html", context)
 
 
 @login_required

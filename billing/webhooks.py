@@ -8,13 +8,23 @@ from billing.services import subscription_id_of_event, subscription_reconcile
 
 logger = logging.getLogger(__name__)
 
+# Every event that can change what a subscription says about its license. Whatever the event,
+# the subscription is re-fetched, so the order and number of deliveries do not matter.
 HANDLED_EVENTS = [
     "checkout.session.completed",
     "customer.subscription.created",
     "customer.subscription.updated",
     "customer.subscription.deleted",
+    "customer.subscription.paused",
+    "customer.subscription.resumed",
+    "customer.subscription.pending_update_applied",
+    "customer.subscription.pending_update_expired",
+    "customer.subscription.trial_will_end",
     "invoice.paid",
     "invoice.payment_failed",
+    "invoice.payment_action_required",
+    "invoice.voided",
+    "invoice.marked_uncollectible",
 ]
 
 
@@ -24,5 +34,12 @@ def reconcile_on_event(sender, event, **kwargs):
     if subscription_id is None:
         logger.info("Stripe event %s (%s) concerns no subscription", event.id, event.type)
         return
-    # An exception here makes dj-stripe answer non-2xx and roll back, so Stripe retries.
-    subscription_reconcile(subscription_id=subscription_id)
+    try:
+        subscription_reconcile(subscription_id=subscription_id)
+    except Exception:
+        # dj-stripe then answers non-2xx and rolls back, so Stripe retries; the log says which
+        # subscription and why, so nobody has to guess from a bare 500.
+        logger.exception(
+            "Stripe event %s (%s) for subscription %s failed", event.id, event.type, subscription_id
+        )
+        raise

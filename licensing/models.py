@@ -63,6 +63,11 @@ class License(models.Model):
     expires_at = models.DateTimeField(
         null=True, blank=True, help_text="End of the paid period or of a comp license; empty: no end."
     )
+    payment_failed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the unpaid invoice's payment first failed; grace counts from it.",
+    )
     grace_ends_at = models.DateTimeField(null=True, blank=True)
     cancel_at_period_end = models.BooleanField(default=False)
     billing_interval = models.CharField(

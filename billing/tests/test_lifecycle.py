@@ -9,60 +9,16 @@ import pytest
 import requests
 import stripe
 from django.core import mail
-from django.core.management import call_command
 from django.urls import reverse
 from djstripe.models import WebhookEventTrigger
 
 from accounts.tests.factories import UserFactory
 from billing.simulator.delivery import sign
+from billing.tests.lifecycle import buy, start_checkout, subject_lines, validate
 from licensing import services as licensing_services
 from licensing.models import License, LicenseStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture
-def catalogue(stripe_simulator):
-    call_command("seed_plans")
-    call_command("sync_plans")
-    return stripe_simulator
-
-
-@pytest.fixture
-def buyer(db):
-    return UserFactory(email="buyer@example.com")
-
-
-def start_checkout(client, user, plan="team", interval="month") -> str:
-    """Press Subscribe and continue to payment; returns the Checkout Session id."""
-    client.force_login(user)
-    response = client.post(f"{reverse('billing:subscribe', args=[plan])}?interval={interval}")
-    assert response.status_code == 302, response.content[:500]
-    assert "/checkout/" in response["Location"]
-    return response["Location"].rstrip("/").rsplit("/", 1)[-1]
-
-
-def buy(client, sim, user, plan="team", interval="month", deliver=True) -> License | None:
-    session_id = start_checkout(client, user, plan, interval)
-    sim.complete_checkout(session_id, deliver=deliver)
-    return License.objects.filter(owner=user).first()
-
-
-def validate(client, license_, **extra) -> dict:
-    key = license_.keys.get(holder=license_.owner)
-    response = client.post(
-        "/api/v1/licenses/validate", {"key": key.reveal(), **extra}, content_type="application/json"
-    )
-    assert response.status_code == 200
-    return response.json()
-
-
-def at(timestamp: int) -> datetime:
-    return datetime.fromtimestamp(timestamp, tz=UTC)
-
-
-def subject_lines() -> list[str]:
-    return [message.subject for message in mail.outbox]
 
 
 def test_first_payment_makes_one_license_with_the_owners_key_and_emails_it(client, catalogue, buyer):
@@ -142,10 +98,13 @@ def test_renewal_extends_the_expiry(client, catalogue, buyer):
 
 def test_a_failed_payment_gives_grace_then_recovery_gives_valid(client, catalogue, buyer):
     license_ = buy(client, catalogue, buyer)
+    failed_at = datetime.now(tz=UTC)
     catalogue.fail_payment(license_.stripe_subscription_id)
     license_.refresh_from_db()
     assert license_.status == LicenseStatus.GRACE
-    assert license_.grace_ends_at == license_.expires_at + timedelta(days=7)
+    # Seven days from the failed payment, not from the period end Stripe has already moved on.
+    assert abs(license_.grace_ends_at - (failed_at + timedelta(days=7))) < timedelta(seconds=5)
+    assert license_.expires_at > license_.grace_ends_at + timedelta(days=20)
     answer = validate(client, license_)
     assert (answer["valid"], answer["code"]) == (True, "GRACE")
     assert any("payment failed" in subject for subject in subject_lines())
@@ -316,14 +275,18 @@ def test_an_error_while_processing_answers_non_2xx_and_a_retry_applies_once(
         session_id = start_checkout(client, buyer)
         catalogue.complete_checkout(session_id)
         events = catalogue.pending_events()
-    # The plan's Stripe lookup key is unknown to the catalogue for a moment: processing fails.
-    from billing.models import Plan
+    # For a moment the catalogue knows the price by no means at all (no recorded price id, no
+    # plan of its metadata's slug, no lookup key): processing fails, and Stripe will retry.
+    from billing.models import Plan, PlanPrice
 
-    Plan.objects.filter(slug="team").update(monthly_lookup_key="qb_team_monthly_renamed")
+    recorded = list(PlanPrice.objects.values())
+    PlanPrice.objects.all().delete()
+    Plan.objects.filter(slug="team").update(slug="team-renamed", monthly_lookup_key="qb_team_monthly_renamed")
     statuses = catalogue.deliver(events)
     assert any(status is not None and status >= 500 for status in statuses)
     assert not License.objects.exists()
-    Plan.objects.filter(slug="team").update(monthly_lookup_key="qb_team_monthly")
+    Plan.objects.filter(slug="team-renamed").update(slug="team", monthly_lookup_key="qb_team_monthly")
+    PlanPrice.objects.bulk_create(PlanPrice(**row) for row in recorded)
     for event in events:
         catalogue.redeliver(event["id"])
     catalogue.flush()
