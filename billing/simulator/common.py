@@ -26,6 +26,13 @@ PREFIX_KIND = {
     "bps_": "billing_portal.session",
     "we_": "webhook_endpoint",
     "evt_": "event",
+    "pi_": "payment_intent",
+    "ch_": "charge",
+    "inpay_": "invoice_payment",
+    "re_": "refund",
+    "du_": "dispute",
+    "txn_": "balance_transaction",
+    "pm_": "payment_method",
 }
 KIND_NAME = {  # as Stripe spells them in "No such ..." messages
     "customer": "customer",
@@ -37,6 +44,13 @@ KIND_NAME = {  # as Stripe spells them in "No such ..." messages
     "billing_portal.session": "billing_portal.session",
     "webhook_endpoint": "webhook endpoint",
     "event": "event",
+    "payment_intent": "payment_intent",
+    "charge": "charge",
+    "invoice_payment": "invoice_payment",
+    "refund": "refund",
+    "dispute": "dispute",
+    "balance_transaction": "balance transaction",
+    "payment_method": "PaymentMethod",
 }
 
 

@@ -40,9 +40,11 @@ from billing.simulator.common import (  # noqa: F401 - re-exported for wsgi.py a
     unknown_parameter,
 )
 from billing.simulator.delivery import WebhookOutbox
+from billing.simulator.payments import PaymentsMixin
+from billing.simulator.subscriptions import SubscriptionsMixin
 
 
-class StripeSimulator:
+class StripeSimulator(PaymentsMixin, SubscriptionsMixin):
     """The simulated Stripe account: objects, events, webhook endpoints and Stripe-side actions.
 
     Thread-safe: every state change holds `self.lock`; webhook deliveries never do.
@@ -84,6 +86,7 @@ class StripeSimulator:
             self.request_log: list[tuple[str, str]] = []
             self.clock_offset = 0
             self.failing_payments = 0
+            self.failing_outcome = "decline"
             self._counter = 0
             self._invoice_number = 0
 
@@ -129,7 +132,7 @@ class StripeSimulator:
                     price = copy.deepcopy(self.objects[item["price"]["id"]])
                     item["price"] = price
                     item["plan"] = self._plan_from_price(price)
-            return obj
+            return self.render_payment(obj)
 
     def retrieve(self, kind: str, object_id: str, expand: Iterable[str] = ()) -> dict:
         with self.lock:
@@ -143,7 +146,21 @@ class StripeSimulator:
         kind = next((k for p, k in PREFIX_KIND.items() if value.startswith(p)), None)
         if kind is None or value not in self.objects:
             raise StripeError(400, f"This property cannot be expanded ({path}).", param="expand")
+        if self.objects[value].get("deleted"):
+            return self.deleted_stub(value)
         return self.render(value)
+
+    def deleted_stub(self, object_id: str) -> dict:
+        """What Stripe answers for a deleted object: `{"id", "object", "deleted": true}`."""
+        return {"deleted": True, "id": object_id, "object": self.objects[object_id]["object"]}
+
+    def customer_retrieve(self, customer_id: str, expand: Iterable[str] = ()) -> dict:
+        """GET /v1/customers/:id: a deleted customer answers 200 with its deleted stub, as Stripe's."""
+        with self.lock:
+            obj = self.objects.get(customer_id)
+            if obj is not None and self.kinds.get(customer_id) == "customer" and obj.get("deleted"):
+                return self.deleted_stub(customer_id)
+            return self.retrieve("customer", customer_id, expand)
 
     def _includable(self, obj: dict, key: str, path: str):
         kind = obj.get("object")
@@ -170,6 +187,8 @@ class StripeSimulator:
             }
         if kind == "price" and key == "tiers":
             return None
+        if kind == "invoice" and key == "payments":
+            return self.invoice_payments_of(obj["id"])
         raise StripeError(400, f"This property cannot be expanded ({path}).", param="expand")
 
     def _expand(self, obj, parts: list[str], path: str) -> None:
@@ -1174,40 +1193,71 @@ class StripeSimulator:
         invoice["hosted_invoice_url"] = f"{self.public_url}/invoice/{invoice_id}"
         invoice["invoice_pdf"] = f"{self.public_url}/invoice/{invoice_id}/pdf"
         self._emit("invoice.finalized", invoice)
+        self._open_payment(invoice)
         return invoice
 
-    def _take_payment_outcome(self, succeed: bool | None) -> bool:
+    def _take_payment_outcome(self, succeed: bool | None) -> str:
+        """ "succeed", "decline" or "requires_action" for the next charge the API triggers."""
         if succeed is not None:
-            return succeed
+            return "succeed" if succeed else "decline"
         if self.failing_payments:
             self.failing_payments -= 1
-            return False
-        return True
+            return self.failing_outcome
+        return "succeed"
 
-    def _attempt_payment(self, invoice: dict, succeed: bool) -> bool:
-        """Charge an open invoice: invoice.paid + invoice.payment_succeeded, or invoice.payment_failed."""
+    def _attempt_payment(self, invoice: dict, succeed: bool | str) -> bool:
+        """Charge an open invoice. Paid: the payment events, `invoice.updated`, `invoice.paid`,
+        `invoice.payment_succeeded`. Not paid: the payment events, `invoice.updated`,
+        `invoice.payment_failed` (and `invoice.payment_action_required` when the card asks for
+        authentication)."""
+        outcome = succeed if isinstance(succeed, str) else ("succeed" if succeed else "decline")
         now = self.now()
-        if invoice["amount_due"] == 0 or succeed:
+        if invoice["amount_due"] == 0:
+            invoice.update(
+                status="paid",
+                amount_paid=0,
+                amount_remaining=0,
+                attempted=True,
+                next_payment_attempt=None,
+            )
+            invoice["status_transitions"]["paid_at"] = now
+            self._emit("invoice.paid", invoice)
+            self._emit("invoice.payment_succeeded", invoice)
+            return True
+        watched = (
+            "amount_paid",
+            "amount_remaining",
+            "attempt_count",
+            "attempted",
+            "next_payment_attempt",
+            "status",
+        )
+        before = {key: copy.deepcopy(invoice[key]) for key in (*watched, "status_transitions")}
+        paid = self._charge_invoice(invoice, outcome)
+        if paid:
             invoice.update(
                 status="paid",
                 amount_paid=invoice["amount_due"],
                 amount_remaining=0,
                 attempted=True,
-                attempt_count=invoice["attempt_count"] + (1 if invoice["amount_due"] else 0),
+                attempt_count=invoice["attempt_count"] + 1,
                 next_payment_attempt=None,
             )
             invoice["status_transitions"]["paid_at"] = now
-            if invoice["amount_due"] == 0:
-                invoice["attempted"] = True
+        else:
+            invoice.update(
+                attempted=True,
+                attempt_count=invoice["attempt_count"] + 1,
+                next_payment_attempt=now + 3 * 86400,
+            )
+        self._emit("invoice.updated", invoice, {k: v for k, v in before.items() if invoice[k] != v})
+        if paid:
             self._emit("invoice.paid", invoice)
             self._emit("invoice.payment_succeeded", invoice)
             return True
-        invoice.update(
-            attempted=True,
-            attempt_count=invoice["attempt_count"] + 1,
-            next_payment_attempt=now + 3 * 86400,
-        )
         self._emit("invoice.payment_failed", invoice)
+        if outcome == "requires_action":
+            self._emit("invoice.payment_action_required", invoice)
         return False
 
     def invoice_list(self, params: dict) -> dict:
@@ -1253,9 +1303,8 @@ class StripeSimulator:
                 raise StripeError(400, "Invoice is already paid", code="invoice_already_paid")
             if invoice["status"] != "open":
                 raise StripeError(400, f"You cannot pay an invoice with status {invoice['status']}.")
-            succeed = self._take_payment_outcome(None)
-            self._settle(invoice, succeed)
-            if not succeed:
+            outcome = self._take_payment_outcome(None)
+            if not self._settle(invoice, outcome):
                 raise StripeError(
                     402,
                     PAYMENT_FAILED_MESSAGE,
@@ -1265,20 +1314,52 @@ class StripeSimulator:
                 )
             return self.render(invoice_id)
 
-    def _settle(self, invoice: dict, succeed: bool) -> None:
-        """Pay an invoice and bring its subscription back to active when it was the one overdue."""
+    def _settle(self, invoice: dict, succeed: bool | str) -> bool:
+        """Pay an invoice and bring its subscription back to active when it was the one overdue
+        (or the first one of an incomplete subscription); a pending update waiting for this
+        invoice is applied. Returns whether it was paid."""
         paid = self._attempt_payment(invoice, succeed)
         sub_id = invoice["parent"]["subscription_details"]["subscription"]
         sub = self.objects.get(sub_id)
-        if (
+        if sub is None:
+            return paid
+        pending = self.internal[sub["id"]].get("pending")
+        if paid and pending and pending["invoice"] == invoice["id"]:
+            self._apply_pending_update(sub)
+        elif (
             paid
-            and sub
-            and sub["status"] in ("past_due", "unpaid")
+            and sub["status"] in ("past_due", "unpaid", "incomplete")
             and sub["latest_invoice"] == invoice["id"]
         ):
             self._set_sub(sub, status="active")
-        elif not paid and sub and sub["status"] == "active":
+        elif not paid and sub["status"] == "active" and not (pending and pending["invoice"] == invoice["id"]):
             self._set_sub(sub, status="past_due")
+        return paid
+
+    def invoice_void(self, invoice_id: str, params: dict) -> dict:
+        """POST /v1/invoices/:id/void: `invoice.voided` (and its PaymentIntent is canceled)."""
+        check_params(params, ())
+        with self.lock:
+            invoice = self._get("invoice", invoice_id)
+            if invoice["status"] != "open":
+                raise StripeError(
+                    400,
+                    "You can only pass in open or uncollectible invoices. "
+                    f"This invoice is {invoice['status']}.",
+                )
+            self._void(invoice)
+            return self.render(invoice_id)
+
+    def _void(self, invoice: dict) -> None:
+        invoice["status"] = "void"
+        invoice["status_transitions"]["voided_at"] = self.now()
+        invoice["next_payment_attempt"] = None
+        self._cancel_payment(invoice)
+        self._emit("invoice.voided", invoice)
+        sub = self.objects.get(invoice["parent"]["subscription_details"]["subscription"])
+        pending = self.internal[sub["id"]].get("pending") if sub else None
+        if pending and pending["invoice"] == invoice["id"]:
+            self._drop_pending_update(sub)
 
     def invoice_create_preview(self, params: dict) -> dict:
         """The upcoming invoice of a subscription, optionally with a price change previewed."""
@@ -1390,20 +1471,39 @@ class StripeSimulator:
     # ---------------------------------------------------------- subscriptions
 
     def _new_subscription(self, session: dict, customer: dict) -> dict:
+        internal = self.internal[session["id"]]
+        return self._build_subscription(
+            customer,
+            [(self.objects[line["price"]["id"]], line["quantity"]) for line in internal["line_items"]],
+            metadata=internal["subscription_metadata"],
+            description=internal["subscription_description"],
+        )
+
+    def _build_subscription(
+        self,
+        customer: dict,
+        lines: list[tuple[dict, int]],
+        *,
+        metadata: dict,
+        description: str | None,
+        trial_end: int | None = None,
+        missing_payment_method: str = "create_invoice",
+        default_payment_method: str | None = None,
+    ) -> dict:
+        """A new subscription (status `incomplete`, or `trialing` with `trial_end`), stored."""
         now = self.now()
+        if customer["currency"] is None:  # Stripe fixes a customer's currency with its first subscription
+            customer["currency"] = lines[0][0]["currency"]
         sub_id = new_id("sub_")
         items = []
-        internal = self.internal[session["id"]]
-        for line in internal["line_items"]:
-            price = self.objects[line["price"]["id"]]
+        for price, quantity in lines:
             recurring = price["recurring"]
             items.append(
                 {
                     "billing_thresholds": None,
                     "created": now,
-                    "current_period_end": add_interval(
-                        now, recurring["interval"], recurring["interval_count"]
-                    ),
+                    "current_period_end": trial_end
+                    or add_interval(now, recurring["interval"], recurring["interval_count"]),
                     "current_period_start": now,
                     "discounts": [],
                     "id": new_id("si_", 14),
@@ -1411,7 +1511,7 @@ class StripeSimulator:
                     "object": "subscription_item",
                     "plan": self._plan_from_price(price),
                     "price": {"id": price["id"]},
-                    "quantity": line["quantity"],
+                    "quantity": quantity,
                     "subscription": sub_id,
                     "tax_rates": [],
                 }
@@ -1431,14 +1531,14 @@ class StripeSimulator:
             "cancellation_details": {"comment": None, "feedback": None, "reason": None},
             "collection_method": "charge_automatically",
             "created": now,
-            "currency": session["currency"],
+            "currency": lines[0][0]["currency"],
             "customer": customer["id"],
             "customer_account": None,
             "days_until_due": None,
-            "default_payment_method": None,
+            "default_payment_method": default_payment_method,
             "default_source": None,
             "default_tax_rates": [],
-            "description": internal["subscription_description"],
+            "description": description,
             "discounts": [],
             "ended_at": None,
             "id": sub_id,
@@ -1453,7 +1553,7 @@ class StripeSimulator:
             "latest_invoice": None,
             "livemode": False,
             "managed_payments": {"enabled": False},
-            "metadata": copy.deepcopy(internal["subscription_metadata"]),
+            "metadata": copy.deepcopy(metadata),
             "next_pending_invoice_item_invoice": None,
             "object": "subscription",
             "on_behalf_of": None,
@@ -1468,12 +1568,12 @@ class StripeSimulator:
             "pending_update": None,
             "schedule": None,
             "start_date": now,
-            "status": "incomplete",
+            "status": "trialing" if trial_end else "incomplete",
             "test_clock": None,
             "transfer_data": None,
-            "trial_end": None,
-            "trial_settings": {"end_behavior": {"missing_payment_method": "create_invoice"}},
-            "trial_start": None,
+            "trial_end": trial_end,
+            "trial_settings": {"end_behavior": {"missing_payment_method": missing_payment_method}},
+            "trial_start": now if trial_end else None,
         }
         self._store("subscription", sub, pending_prorations=[])
         return sub
@@ -1519,9 +1619,27 @@ class StripeSimulator:
                 ]
             return self.paginate(subs, params, "/v1/subscriptions", as_list(params.get("expand"), "expand"))
 
+    PENDING_UPDATE_PARAMS = (
+        "expand",
+        "payment_behavior",
+        "proration_behavior",
+        "proration_date",
+        "billing_cycle_anchor",
+        "items",
+        "trial_end",
+        "trial_from_plan",
+        "add_invoice_items",
+    )
+
     def subscription_update(self, sub_id: str, params: dict) -> dict:
         """One API update = one customer.subscription.updated carrying every previous value,
-        followed by the invoice events when the change is billed at once."""
+        followed by the invoice events when the change is billed at once.
+
+        `payment_behavior` decides what a declined immediate invoice does: `allow_incomplete`
+        (default) applies the change and the subscription goes past_due; `error_if_incomplete`
+        answers 402 and changes nothing; `default_incomplete` applies it and leaves the invoice
+        open, unattempted (past_due); `pending_if_incomplete` applies it only once the invoice is
+        paid, meanwhile the subscription carries `pending_update`."""
         check_params(
             params,
             (
@@ -1533,8 +1651,29 @@ class StripeSimulator:
                 "cancellation_details",
                 "description",
                 "proration_date",
+                "default_payment_method",
+                "off_session",
             ),
         )
+        payment_behavior = params.get("payment_behavior") or "allow_incomplete"
+        if payment_behavior not in (
+            "allow_incomplete",
+            "error_if_incomplete",
+            "default_incomplete",
+            "pending_if_incomplete",
+        ):
+            raise StripeError(400, f"Invalid payment_behavior: {payment_behavior}", param="payment_behavior")
+        if payment_behavior == "pending_if_incomplete":
+            for name in params:
+                if name not in self.PENDING_UPDATE_PARAMS:
+                    raise StripeError(
+                        400,
+                        "When `payment_behavior` is set to `pending_if_incomplete`, you can only pass "
+                        f"supported params. `{name}` is not supported. See "
+                        "https://stripe.com/docs/billing/subscriptions/pending-updates-reference"
+                        "#supported-attributes for more details.",
+                        param=name,
+                    )
         with self.lock:
             sub = self._get("subscription", sub_id)
             if sub["status"] in ("canceled", "incomplete_expired"):
@@ -1546,6 +1685,8 @@ class StripeSimulator:
             if behavior not in ("create_prorations", "none", "always_invoice"):
                 raise StripeError(400, f"Invalid proration_behavior: {behavior}", param="proration_behavior")
             change = self._item_change(sub, params) if params.get("items") else None
+            before = copy.deepcopy(sub)
+            prorations_before = copy.deepcopy(self.internal[sub_id]["pending_prorations"])
             previous: dict = {}
 
             def apply(**changes):
@@ -1558,6 +1699,18 @@ class StripeSimulator:
                 apply(metadata=merge_metadata(sub["metadata"], params["metadata"]))
             if "description" in params:
                 apply(description=params["description"] or None)
+            if params.get("default_payment_method"):
+                method = self._get(
+                    "payment_method", params["default_payment_method"], "default_payment_method"
+                )
+                if method["customer"] != sub["customer"]:
+                    raise StripeError(
+                        400,
+                        "The customer does not have a payment method with the ID "
+                        f"{method['id']}. The payment method must be attached to the customer.",
+                        param="default_payment_method",
+                    )
+                apply(default_payment_method=method["id"])
             if "cancellation_details" in params:
                 details = dict(sub["cancellation_details"])
                 details.update({k: v or None for k, v in (params["cancellation_details"] or {}).items()})
@@ -1566,11 +1719,31 @@ class StripeSimulator:
             if "cancel_at_period_end" in params:
                 flag = as_bool(params["cancel_at_period_end"], "cancel_at_period_end")
                 apply(**self._cancel_flag_changes(sub, flag))
-            if previous:
-                self._emit("customer.subscription.updated", sub, previous)
-            if bill_now:
-                invoice = self._create_invoice(sub, "subscription_update", bill_now)
-                self._settle(invoice, self._take_payment_outcome(None))
+            if not bill_now:
+                if previous:
+                    self._emit("customer.subscription.updated", sub, previous)
+                return self.render(sub_id)
+            outcome = "none" if payment_behavior == "default_incomplete" else self._take_payment_outcome(None)
+            if payment_behavior == "error_if_incomplete" and outcome != "succeed":
+                sub.clear()
+                sub.update(before)
+                self.internal[sub_id]["pending_prorations"] = prorations_before
+                raise StripeError(
+                    402,
+                    PAYMENT_FAILED_MESSAGE,
+                    type="card_error",
+                    code="card_declined",
+                    decline_code="generic_decline",
+                )
+            if payment_behavior == "pending_if_incomplete":
+                self._pending_if_incomplete(sub, before, prorations_before, previous, bill_now, outcome)
+                return self.render(sub_id)
+            self._emit("customer.subscription.updated", sub, previous)
+            invoice = self._create_invoice(sub, "subscription_update", bill_now)
+            if outcome == "none":  # default_incomplete: the invoice waits for its payment
+                self._set_sub(sub, status="past_due")
+            else:
+                self._settle(invoice, outcome)
             return self.render(sub_id)
 
     def _item_change(self, sub: dict, params: dict) -> tuple[dict, int]:
@@ -1883,8 +2056,12 @@ class StripeSimulator:
                         }
                     )["id"],
                 )
+            first = len(self.event_log)
+            card = self._new_card(customer)  # the card entered on the page, saved to the customer
             sub = self._new_subscription(session, customer)
-            created_event = self._emit("customer.subscription.created", sub)
+            sub["default_payment_method"] = card["id"]
+            self._emit("customer.subscription.created", sub)
+            first_event = self.event_log[first]
             invoice = self._create_invoice(
                 sub,
                 "subscription_create",
@@ -1923,8 +2100,8 @@ class StripeSimulator:
             completed = self._emit("checkout.session.completed", session)
             # Stripe's usual order puts checkout.session.completed first.
             self.event_log.remove(completed["id"])
-            self.event_log.insert(self.event_log.index(created_event["id"]), completed["id"])
-            self.outbox.move_before(completed["id"], created_event["id"])
+            self.event_log.insert(self.event_log.index(first_event), completed["id"])
+            self.outbox.move_before(completed["id"], first_event)
         if deliver:
             self._after_action()
         return self.render(session["id"])
@@ -1960,6 +2137,8 @@ class StripeSimulator:
             item = sub["items"]["data"][0]
             if backdate:
                 self._backdate(sub, item)
+            if sub["pending_update"]:  # it expires at the latest when the period ends
+                self._expire_pending_update(sub)
             if sub["cancel_at_period_end"]:
                 self._cancel(sub, reason="cancellation_requested", ended_at=item["current_period_end"])
             else:
@@ -2048,9 +2227,8 @@ class StripeSimulator:
                 raise StripeError(400, f"exhaust_retries needs a past_due subscription (is {sub['status']}).")
             invoice = self.objects.get(sub["latest_invoice"])
             if invoice and invoice["status"] == "open":
-                invoice["attempt_count"] += 1
+                self._attempt_payment(invoice, False)  # the last retry fails too
                 invoice["next_payment_attempt"] = None
-                self._emit("invoice.payment_failed", invoice)
             if outcome == "cancel":
                 self._cancel(sub, reason="payment_failed")
             else:
@@ -2107,11 +2285,14 @@ class StripeSimulator:
             self._after_action()
         return result
 
-    def fail_next_payments(self, count: int = 1) -> None:
+    def fail_next_payments(self, count: int = 1, *, requires_action: bool = False) -> None:
         """Make the next `count` charges the app triggers through the API (e.g. an immediate
-        invoice after a plan change, or POST /v1/invoices/:id/pay) fail."""
+        invoice after a plan change, or POST /v1/invoices/:id/pay) fail: declined, or with
+        `requires_action` asking for 3-D Secure authentication (no charge is made then, and
+        Stripe sends `invoice.payment_action_required` after `invoice.payment_failed`)."""
         with self.lock:
             self.failing_payments = count
+            self.failing_outcome = "requires_action" if requires_action else "decline"
 
     # --------------------------------------------------------- persistence
 

@@ -169,13 +169,21 @@ class WebhookOutbox:
             },
         )
         status, error = None, None
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - loopback URL
-                status = response.status
-        except urllib.error.HTTPError as exc:
-            status, error = exc.code, exc.read(2000).decode(errors="replace")
-        except (urllib.error.URLError, OSError) as exc:
-            error = str(exc)
+        for pause in (0.05, 0.2, 0.5, None):
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - loopback URL
+                    status = response.status
+            except urllib.error.HTTPError as exc:
+                status, error = exc.code, exc.read(2000).decode(errors="replace")
+            except (urllib.error.URLError, OSError) as exc:
+                error = str(exc)
+                # A reset while connecting is the receiver's full accept queue (many concurrent
+                # deliveries into a small test server), not an answer: try that connection again.
+                reason = getattr(exc, "reason", exc)
+                if isinstance(reason, ConnectionResetError) and pause is not None:
+                    time.sleep(pause)
+                    continue
+            break
         with self.cv:
             delivery.attempts.append({"status": status, "error": error, "at": time.time()})
         return status

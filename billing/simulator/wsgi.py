@@ -116,7 +116,12 @@ class Api:
             ("POST", r"/v1/customers", lambda p, m: s.customer_create(p)),
             ("GET", r"/v1/customers", lambda p, m: s.customer_list(p)),
             ("GET", r"/v1/customers/search", lambda p, m: s.customer_search(p)),
-            ("GET", rf"/v1/customers/{ID}", self.retrieve("customer")),
+            ("GET", rf"/v1/customers/{ID}", self.customer),
+            (
+                "GET",
+                rf"/v1/customers/{ID}/payment_methods",
+                lambda p, m: s.payment_method_list(p, customer_id=m["id"]),
+            ),
             ("POST", rf"/v1/customers/{ID}", lambda p, m: s.customer_update(m["id"], p)),
             ("DELETE", rf"/v1/customers/{ID}", lambda p, m: s.customer_delete(m["id"])),
             ("POST", r"/v1/products", lambda p, m: s.product_create(p)),
@@ -141,6 +146,7 @@ class Api:
             ("GET", r"/v1/subscriptions", lambda p, m: s.subscription_list(p)),
             ("GET", rf"/v1/subscriptions/{ID}", self.retrieve("subscription")),
             ("POST", rf"/v1/subscriptions/{ID}", lambda p, m: s.subscription_update(m["id"], p)),
+            ("POST", rf"/v1/subscriptions/{ID}/resume", lambda p, m: s.subscription_resume(m["id"], p)),
             ("DELETE", rf"/v1/subscriptions/{ID}", lambda p, m: s.subscription_cancel(m["id"], p)),
             ("GET", rf"/v1/subscription_items/{ID}", self.subscription_item),
             ("GET", r"/v1/invoices", lambda p, m: s.invoice_list(p)),
@@ -148,6 +154,23 @@ class Api:
             ("GET", rf"/v1/invoices/{ID}", self.retrieve("invoice")),
             ("GET", rf"/v1/invoices/{ID}/lines", lambda p, m: s.invoice_lines(m["id"], p)),
             ("POST", rf"/v1/invoices/{ID}/pay", lambda p, m: s.invoice_pay(m["id"], p)),
+            ("POST", rf"/v1/invoices/{ID}/void", lambda p, m: s.invoice_void(m["id"], p)),
+            ("GET", r"/v1/invoice_payments", lambda p, m: s.invoice_payment_list(p)),
+            ("GET", rf"/v1/invoice_payments/{ID}", self.retrieve("invoice_payment")),
+            ("GET", r"/v1/payment_intents", lambda p, m: s.payment_intent_list(p)),
+            ("GET", rf"/v1/payment_intents/{ID}", self.retrieve("payment_intent")),
+            ("GET", r"/v1/charges", lambda p, m: s.charge_list(p)),
+            ("GET", rf"/v1/charges/{ID}", self.retrieve("charge")),
+            ("POST", r"/v1/refunds", lambda p, m: s.refund_create(p)),
+            ("GET", r"/v1/refunds", lambda p, m: s.refund_list(p)),
+            ("GET", rf"/v1/refunds/{ID}", self.retrieve("refund")),
+            ("GET", r"/v1/disputes", lambda p, m: s.dispute_list(p)),
+            ("GET", rf"/v1/disputes/{ID}", self.retrieve("dispute")),
+            ("POST", rf"/v1/disputes/{ID}/close", lambda p, m: s.dispute_close(m["id"], p)),
+            ("GET", r"/v1/balance_transactions", lambda p, m: s.balance_transaction_list(p)),
+            ("GET", rf"/v1/balance_transactions/{ID}", self.retrieve("balance_transaction")),
+            ("GET", r"/v1/payment_methods", lambda p, m: s.payment_method_list(p)),
+            ("GET", rf"/v1/payment_methods/{ID}", self.retrieve("payment_method")),
             ("POST", r"/v1/billing_portal/sessions", lambda p, m: s.portal_session_create(p)),
             ("GET", rf"/v1/billing_portal/sessions/{ID}", self.retrieve("billing_portal.session")),
             ("POST", r"/v1/webhook_endpoints", lambda p, m: s.webhook_endpoint_create(p)),
@@ -170,6 +193,11 @@ class Api:
 
         return handler
 
+    def customer(self, params, match):
+        check_params(params, ())
+        expand = params.get("expand") or []
+        return self.sim.customer_retrieve(match["id"], expand if isinstance(expand, list) else [expand])
+
     def product_features(self, params, match):
         check_params(params, ("limit", "starting_after", "ending_before"))
         self.sim.retrieve("product", match["id"])
@@ -181,11 +209,7 @@ class Api:
         }
 
     def subscription_create(self, params, match):
-        raise StripeError(
-            400,
-            "Stripe simulator: subscriptions are created through Checkout (POST /v1/checkout/sessions, "
-            "then pay on the hosted page or call simulator.complete_checkout()).",
-        )
+        return self.sim.subscription_create(params)
 
     def subscription_item(self, params, match):
         check_params(params, ())
@@ -378,42 +402,150 @@ class Pages:
             "application/json",
         )
 
+    @staticmethod
+    def _paid_invoice(sim: StripeSimulator, sub: dict) -> str | None:
+        """The subscription's newest invoice that was paid by a charge (to refund or dispute)."""
+        invoices = sim.invoice_list({"subscription": sub["id"], "status": "paid", "limit": 100})["data"]
+        for invoice in invoices:
+            intent = sim._intent_of(invoice)
+            if intent and intent["status"] == "succeeded":
+                charge = sim.objects.get(intent["latest_charge"])
+                if charge and not charge["refunded"] and not charge["disputed"]:
+                    return invoice["id"]
+        return None
+
+    @staticmethod
+    def _open_dispute(sim: StripeSimulator, sub: dict) -> str | None:
+        for dispute in sim.dispute_list({"limit": 100})["data"]:
+            charge = sim.objects[dispute["charge"]]
+            if charge["customer"] == sub["customer"] and dispute["status"] == "needs_response":
+                return dispute["id"]
+        return None
+
+    # name: (label, action(sim, sub_id), shown for this subscription?)
     DASHBOARD_ACTIONS = {
-        "renew": ("Renew (paid)", lambda sim, sub: sim.renew(sub, backdate=True, deliver=False)),
+        "renew": (
+            "Renew (paid)",
+            lambda sim, sub: sim.renew(sub, backdate=True, deliver=False),
+            lambda sim, sub: sub["status"] in ("active", "past_due", "unpaid"),
+        ),
         "fail_payment": (
             "Renewal fails",
             lambda sim, sub: sim.fail_payment(sub, backdate=True, deliver=False),
+            lambda sim, sub: sub["status"] in ("active", "past_due", "unpaid"),
         ),
-        "retry_payment": ("Retry succeeds", lambda sim, sub: sim.retry_payment(sub, deliver=False)),
-        "exhaust_retries": ("Exhaust retries", lambda sim, sub: sim.exhaust_retries(sub, deliver=False)),
+        "retry_payment": (
+            "Retry succeeds",
+            lambda sim, sub: sim.retry_payment(sub, deliver=False),
+            lambda sim, sub: (
+                sub["status"] in ("past_due", "unpaid", "incomplete") or bool(sub["pending_update"])
+            ),
+        ),
+        "exhaust_retries": (
+            "Exhaust retries",
+            lambda sim, sub: sim.exhaust_retries(sub, deliver=False),
+            lambda sim, sub: sub["status"] == "past_due",
+        ),
         "cancel_at_period_end": (
             "Cancel at period end",
             lambda sim, sub: sim.cancel_at_period_end(sub, deliver=False),
+            lambda sim, sub: (
+                sub["status"] in ("active", "trialing", "past_due") and not sub["cancel_at_period_end"]
+            ),
         ),
-        "resume": ("Resume", lambda sim, sub: sim.resume(sub, deliver=False)),
-        "cancel_now": ("Cancel now", lambda sim, sub: sim.cancel_now(sub, deliver=False)),
+        "resume": (
+            "Resume",
+            lambda sim, sub: sim.resume(sub, deliver=False),
+            lambda sim, sub: sub["cancel_at_period_end"] and sub["status"] not in ("canceled",),
+        ),
+        "cancel_now": (
+            "Cancel now",
+            lambda sim, sub: sim.cancel_now(sub, deliver=False),
+            lambda sim, sub: sub["status"] not in ("canceled", "incomplete_expired"),
+        ),
+        "trial_will_end": (
+            "Trial ends in 3 days",
+            lambda sim, sub: sim.trial_will_end(sub, deliver=False),
+            lambda sim, sub: sub["status"] == "trialing",
+        ),
+        "end_trial": (
+            "End trial",
+            lambda sim, sub: sim.end_trial(sub, deliver=False),
+            lambda sim, sub: sub["status"] == "trialing",
+        ),
+        "resume_paused": (
+            "Resume paused",
+            lambda sim, sub: sim.resume_paused(sub, deliver=False),
+            lambda sim, sub: sub["status"] == "paused",
+        ),
+        "expire_incomplete": (
+            "Expire incomplete (23 h)",
+            lambda sim, sub: sim.expire_incomplete(sub, deliver=False),
+            lambda sim, sub: sub["status"] == "incomplete",
+        ),
+        "expire_pending_update": (
+            "Expire pending update",
+            lambda sim, sub: sim.expire_pending_update(sub, deliver=False),
+            lambda sim, sub: bool(sub["pending_update"]),
+        ),
+        "refund": (
+            "Refund last payment",
+            lambda sim, sub: sim.refund(Pages._paid_invoice(sim, sim.objects[sub]), deliver=False),
+            lambda sim, sub: Pages._paid_invoice(sim, sub) is not None,
+        ),
+        "dispute": (
+            "Dispute last payment",
+            lambda sim, sub: sim.dispute(Pages._paid_invoice(sim, sim.objects[sub]), deliver=False),
+            lambda sim, sub: Pages._paid_invoice(sim, sub) is not None,
+        ),
+        "dispute_won": (
+            "Dispute won",
+            lambda sim, sub: sim.close_dispute(
+                Pages._open_dispute(sim, sim.objects[sub]), True, deliver=False
+            ),
+            lambda sim, sub: Pages._open_dispute(sim, sub) is not None,
+        ),
+        "dispute_lost": (
+            "Dispute lost",
+            lambda sim, sub: sim.close_dispute(
+                Pages._open_dispute(sim, sim.objects[sub]), False, deliver=False
+            ),
+            lambda sim, sub: Pages._open_dispute(sim, sub) is not None,
+        ),
+        "delete_customer": (
+            "Delete customer",
+            lambda sim, sub: sim.delete_customer(sim.objects[sub]["customer"], deliver=False),
+            lambda sim, sub: not sim.objects.get(sub["customer"], {}).get("deleted"),
+        ),
     }
 
     def index(self, match) -> Response:
         """A small dashboard for `make run`: subscriptions with Stripe-side actions, recent events."""
         subs = self.sim.subscription_list({"status": "all", "limit": 100})["data"]
         blocks = ""
-        for sub in subs:
-            item = sub["items"]["data"][0]
-            customer = self.sim.objects.get(sub["customer"], {})
-            buttons = "".join(
-                button(f"/dashboard/subscriptions/{sub['id']}/{name}", label, "secondary")
-                for name, (label, _) in self.DASHBOARD_ACTIONS.items()
-            )
-            status = sub["status"] + (" · cancels at period end" if sub["cancel_at_period_end"] else "")
-            blocks += (
-                f"<table><tr><td><strong>{html.escape(sub['id'])}</strong></td>"
-                f"<td>{html.escape(status)}"
-                f"</td></tr><tr><td>{html.escape(customer.get('email') or sub['customer'])}</td>"
-                f"<td>{html.escape(item['price'].get('lookup_key') or item['price']['id'])}</td></tr>"
-                f"<tr><td>Period ends</td><td>{day(item['current_period_end'])}</td></tr></table>"
-                f"<div class='actions'>{buttons}</div>"
-            )
+        with self.sim.lock:
+            for sub in subs:
+                item = sub["items"]["data"][0]
+                customer = self.sim.objects.get(sub["customer"], {})
+                buttons = "".join(
+                    button(f"/dashboard/subscriptions/{sub['id']}/{name}", label, "secondary")
+                    for name, (label, _, shown) in self.DASHBOARD_ACTIONS.items()
+                    if shown(self.sim, sub)
+                )
+                status = sub["status"] + (" · cancels at period end" if sub["cancel_at_period_end"] else "")
+                if sub["pending_update"]:
+                    status += " · pending update"
+                who = customer.get("email") or sub["customer"]
+                if customer.get("deleted"):
+                    who += " (deleted)"
+                blocks += (
+                    f"<table><tr><td><strong>{html.escape(sub['id'])}</strong></td>"
+                    f"<td>{html.escape(status)}"
+                    f"</td></tr><tr><td>{html.escape(who)}</td>"
+                    f"<td>{html.escape(item['price'].get('lookup_key') or item['price']['id'])}</td></tr>"
+                    f"<tr><td>Period ends</td><td>{day(item['current_period_end'])}</td></tr></table>"
+                    f"<div class='actions'>{buttons}</div>"
+                )
         events = self.sim.events()[-30:]
         rows = (
             "".join(
@@ -432,10 +564,11 @@ class Pages:
         )
 
     def dashboard_action(self, match) -> Response:
-        label_action = self.DASHBOARD_ACTIONS.get(match["action"])
-        if label_action is None:
+        action = self.DASHBOARD_ACTIONS.get(match["action"])
+        if action is None:
             raise StripeError(400, f"Stripe simulator: unknown action {match['action']}")
-        label_action[1](self.sim, match["id"])
+        with self.sim.outbox.batch():
+            action[1](self.sim, match["id"])
         return redirect("/")
 
     def _summary(self, session: dict) -> str:

@@ -1,0 +1,474 @@
+"""Subscriptions outside Checkout, trials, pausing, and pending updates (a mixin of
+`StripeSimulator`), as Stripe documents them:
+
+- `POST /v1/subscriptions`: the first invoice is paid at once with the customer's card; on a
+  decline the subscription is `incomplete` with an open invoice (`allow_incomplete`, the
+  default), or the call answers 402 and creates nothing (`error_if_incomplete`);
+  `default_incomplete` leaves it `incomplete` without trying. An incomplete subscription whose
+  first invoice stays unpaid for 23 hours becomes `incomplete_expired` and that invoice is voided
+  (`expire_incomplete`).
+- A trial (`trial_period_days` / `trial_end`) starts `trialing` with a $0 invoice. Stripe sends
+  `customer.subscription.trial_will_end` three days before the end. At the end, with a card on
+  file, the first period is billed; without one, `trial_settings.end_behavior
+  .missing_payment_method` decides: `cancel`, `pause` (`customer.subscription.paused`, resumed by
+  `POST /v1/subscriptions/:id/resume` with `customer.subscription.resumed`) or `create_invoice`
+  (the invoice cannot be paid: past_due).
+- Pending updates (`payment_behavior=pending_if_incomplete`): a change billed at once applies only
+  when its invoice is paid. Declined, the subscription keeps its items and status and carries
+  `pending_update` (expiring 23 hours later, or at the period or trial end if sooner); paying the
+  invoice later applies it (`customer.subscription.updated`,
+  `customer.subscription.pending_update_applied`); when it expires Stripe voids the invoice and
+  discards the update (`invoice.voided`, `customer.subscription.updated`,
+  `customer.subscription.pending_update_expired`).
+"""
+
+from __future__ import annotations
+
+import copy
+
+from billing.simulator.common import (
+    PAYMENT_FAILED_MESSAGE,
+    StripeError,
+    add_interval,
+    as_int,
+    as_list,
+    check_params,
+    merge_metadata,
+)
+
+PENDING_UPDATE_LIFETIME = 23 * 3600
+INCOMPLETE_LIFETIME = 23 * 3600
+TRIAL_WILL_END_NOTICE = 3 * 86400
+
+
+class SubscriptionsMixin:
+    """Needs the host's state and invoice helpers (see core.StripeSimulator)."""
+
+    SUBSCRIPTION_CREATE_PARAMS = (
+        "customer",
+        "items",
+        "metadata",
+        "description",
+        "trial_period_days",
+        "trial_end",
+        "trial_settings",
+        "payment_behavior",
+        "default_payment_method",
+        "proration_behavior",
+        "off_session",
+        "collection_method",
+        "currency",
+    )
+
+    # ----------------------------------------------------------------- create
+
+    def subscription_create(self, params: dict) -> dict:
+        check_params(params, self.SUBSCRIPTION_CREATE_PARAMS)
+        if not params.get("customer"):
+            raise StripeError(400, "Missing required param: customer.", param="customer")
+        if params.get("collection_method", "charge_automatically") != "charge_automatically":
+            raise StripeError(
+                400,
+                "Stripe simulator: only collection_method=charge_automatically is modelled",
+                param="collection_method",
+            )
+        behavior = params.get("payment_behavior") or "allow_incomplete"
+        if behavior not in (
+            "allow_incomplete",
+            "error_if_incomplete",
+            "default_incomplete",
+            "pending_if_incomplete",
+        ):
+            raise StripeError(400, f"Invalid payment_behavior: {behavior}", param="payment_behavior")
+        proration = params.get("proration_behavior", "create_prorations")
+        if proration not in ("create_prorations", "none", "always_invoice"):
+            raise StripeError(400, f"Invalid proration_behavior: {proration}", param="proration_behavior")
+        end_behavior = "create_invoice"
+        if params.get("trial_settings"):
+            settings = params["trial_settings"]
+            check_params(settings, ("end_behavior",))
+            check_params(settings.get("end_behavior") or {}, ("missing_payment_method",))
+            end_behavior = (settings.get("end_behavior") or {}).get(
+                "missing_payment_method"
+            ) or "create_invoice"
+            if end_behavior not in ("cancel", "pause", "create_invoice"):
+                raise StripeError(
+                    400,
+                    f"Invalid trial_settings[end_behavior][missing_payment_method]: {end_behavior}",
+                    param="trial_settings[end_behavior][missing_payment_method]",
+                )
+        with self.lock:
+            customer = self._get("customer", params["customer"], "customer")
+            raw_items = as_list(params.get("items"), "items")
+            if not raw_items:
+                raise StripeError(400, "Missing required param: items.", param="items")
+            if len(raw_items) != 1:
+                raise StripeError(
+                    400, "Stripe simulator: only single-item subscriptions are modelled", param="items"
+                )
+            lines = []
+            for index, raw in enumerate(raw_items):
+                check_params(raw, ("price", "quantity", "metadata"))
+                price = self._get("price", raw.get("price"), f"items[{index}][price]")
+                if not price["active"]:
+                    raise StripeError(
+                        400, f"The price specified is inactive: {price['id']}", param=f"items[{index}][price]"
+                    )
+                if price["type"] != "recurring":
+                    raise StripeError(
+                        400,
+                        f"The price specified is set to `type=one_time` but this field only accepts prices "
+                        f"with `type=recurring`: {price['id']}",
+                        param=f"items[{index}][price]",
+                    )
+                lines.append((price, as_int(raw.get("quantity", 1), f"items[{index}][quantity]")))
+            now = self.now()
+            trial_end = None
+            if params.get("trial_end") not in (None, ""):
+                if params["trial_end"] == "now":
+                    trial_end = None
+                else:
+                    trial_end = as_int(params["trial_end"], "trial_end")
+                    if trial_end <= now:
+                        raise StripeError(
+                            400,
+                            "Invalid timestamp: must be an integer Unix timestamp in the future.",
+                            param="trial_end",
+                        )
+            if params.get("trial_period_days") not in (None, ""):
+                if trial_end:
+                    raise StripeError(
+                        400,
+                        "You cannot set both trial_end and trial_period_days.",
+                        param="trial_period_days",
+                    )
+                days = as_int(params["trial_period_days"], "trial_period_days")
+                if days > 0:
+                    trial_end = now + days * 86400
+            method = None
+            if params.get("default_payment_method"):
+                method = self._get(
+                    "payment_method", params["default_payment_method"], "default_payment_method"
+                )
+                if method["customer"] != customer["id"]:
+                    raise StripeError(
+                        400,
+                        "The customer does not have a payment method with the ID "
+                        f"{method['id']}. The payment method must be attached to the customer.",
+                        param="default_payment_method",
+                    )
+            has_card = bool(method or customer["invoice_settings"]["default_payment_method"])
+            outcome = None
+            if not trial_end and behavior != "default_incomplete":
+                outcome = self._take_payment_outcome(None) if has_card else "decline"
+                if behavior == "error_if_incomplete" and outcome != "succeed":
+                    if not has_card:
+                        raise StripeError(
+                            400,
+                            "This customer has no attached payment source or default payment method. "
+                            "Please consider adding a default payment method.",
+                        )
+                    raise StripeError(
+                        402,
+                        PAYMENT_FAILED_MESSAGE,
+                        type="card_error",
+                        code="card_declined",
+                        decline_code="generic_decline",
+                    )
+            sub = self._build_subscription(
+                customer,
+                lines,
+                metadata=merge_metadata({}, params.get("metadata")),
+                description=params.get("description") or None,
+                trial_end=trial_end,
+                missing_payment_method=end_behavior,
+                default_payment_method=method["id"] if method else None,
+            )
+            self._emit("customer.subscription.created", sub)
+            item = sub["items"]["data"][0]
+            price, quantity = lines[0]
+            invoice = self._create_invoice(
+                sub,
+                "subscription_create",
+                [
+                    {
+                        "item": item,
+                        "price": price,
+                        "quantity": quantity,
+                        "start": item["current_period_start"],
+                        "end": item["current_period_end"],
+                        "amount": 0 if trial_end else price["unit_amount"] * quantity,
+                        "description": (
+                            f"Trial period for {self.objects[price['product']]['name']}"
+                            if trial_end
+                            else None
+                        ),
+                    }
+                ],
+            )
+            if trial_end:
+                self._attempt_payment(invoice, True)  # $0: paid at once, no charge
+            elif outcome is not None:
+                self._settle(invoice, outcome)  # incomplete -> active when paid
+            return self.render(sub["id"])
+
+    # ----------------------------------------------------------------- trials
+
+    def trial_will_end(self, sub, *, deliver: bool = True) -> dict:
+        """Three days before the trial ends Stripe sends `customer.subscription.trial_will_end`."""
+        with self.lock:
+            sub = self._sub(sub)
+            if sub["status"] != "trialing":
+                raise StripeError(400, f"The subscription is not trialing (status {sub['status']}).")
+            self._emit("customer.subscription.trial_will_end", sub)
+        if deliver:
+            self._after_action()
+        return self.render(sub["id"])
+
+    def end_trial(self, sub, *, succeed: bool | None = None, deliver: bool = True) -> dict:
+        """The trial ends now. With a card on file the first period is billed (active, or past_due
+        when declined; `succeed=None` follows `fail_next_payments`). Without one,
+        `trial_settings.end_behavior.missing_payment_method` decides: cancel, pause, or
+        create_invoice (the invoice cannot be paid: past_due)."""
+        with self.lock, self.outbox.batch():
+            sub = self._sub(sub)
+            if sub["status"] != "trialing":
+                raise StripeError(400, f"The subscription is not trialing (status {sub['status']}).")
+            now = self.now()
+            item = sub["items"]["data"][0]
+            customer = self.objects[sub["customer"]]
+            has_card = bool(
+                sub["default_payment_method"] or customer["invoice_settings"]["default_payment_method"]
+            )
+            behavior = sub["trial_settings"]["end_behavior"]["missing_payment_method"]
+            if sub["pending_update"]:
+                self._expire_pending_update(sub)
+            if not has_card and behavior == "cancel":
+                sub["trial_end"] = min(sub["trial_end"], now)
+                self._cancel(sub, reason="cancellation_requested")
+            elif not has_card and behavior == "pause":
+                previous = {"status": sub["status"], "trial_end": sub["trial_end"]}
+                sub.update(status="paused", trial_end=min(sub["trial_end"], now))
+                self._emit("customer.subscription.updated", sub, previous)
+                self._emit("customer.subscription.paused", sub)
+            else:
+                previous = self._items_snapshot(sub)
+                previous.update(
+                    status=sub["status"],
+                    trial_end=sub["trial_end"],
+                    billing_cycle_anchor=sub["billing_cycle_anchor"],
+                )
+                price = self.objects[item["price"]["id"]]
+                end = add_interval(now, price["recurring"]["interval"], price["recurring"]["interval_count"])
+                item["current_period_start"], item["current_period_end"] = now, end
+                sub.update(trial_end=min(sub["trial_end"], now), billing_cycle_anchor=now, status="active")
+                invoice = self._create_invoice(
+                    sub,
+                    "subscription_cycle",
+                    [
+                        {
+                            "item": item,
+                            "price": price,
+                            "quantity": item["quantity"],
+                            "start": now,
+                            "end": end,
+                            "amount": price["unit_amount"] * item["quantity"],
+                        }
+                    ],
+                )
+                self._emit("customer.subscription.updated", sub, previous)
+                outcome = self._take_payment_outcome(succeed) if has_card else "decline"
+                self._settle(invoice, outcome)
+        if deliver:
+            self._after_action()
+        return self.render(sub["id"])
+
+    # ------------------------------------------------------- pause and resume
+
+    def subscription_resume(self, sub_id: str, params: dict) -> dict:
+        """POST /v1/subscriptions/:id/resume: a paused subscription starts a new period now and
+        bills it (`customer.subscription.resumed`)."""
+        check_params(params, ("billing_cycle_anchor", "proration_behavior", "proration_date"))
+        if params.get("billing_cycle_anchor", "now") not in ("now", "unchanged"):
+            raise StripeError(400, "Invalid billing_cycle_anchor", param="billing_cycle_anchor")
+        with self.lock:
+            sub = self._get("subscription", sub_id)
+            if sub["status"] != "paused":
+                raise StripeError(
+                    400,
+                    "Only paused subscriptions can be resumed. "
+                    f"This subscription has status {sub['status']}.",
+                )
+            self._resume(sub, self._take_payment_outcome(None))
+            return self.render(sub_id)
+
+    def _resume(self, sub: dict, outcome: str) -> None:
+        now = self.now()
+        item = sub["items"]["data"][0]
+        price = self.objects[item["price"]["id"]]
+        previous = self._items_snapshot(sub)
+        previous.update(status=sub["status"], billing_cycle_anchor=sub["billing_cycle_anchor"])
+        end = add_interval(now, price["recurring"]["interval"], price["recurring"]["interval_count"])
+        item["current_period_start"], item["current_period_end"] = now, end
+        sub.update(billing_cycle_anchor=now, status="active")
+        invoice = self._create_invoice(
+            sub,
+            "subscription_cycle",
+            [
+                {
+                    "item": item,
+                    "price": price,
+                    "quantity": item["quantity"],
+                    "start": now,
+                    "end": end,
+                    "amount": price["unit_amount"] * item["quantity"],
+                }
+            ],
+        )
+        self._emit("customer.subscription.updated", sub, previous)
+        self._emit("customer.subscription.resumed", sub)
+        self._settle(invoice, outcome)
+
+    def resume_paused(self, sub, *, succeed: bool | None = None, deliver: bool = True) -> dict:
+        """A paused subscription is resumed (Dashboard, or the customer adds a card)."""
+        with self.lock, self.outbox.batch():
+            sub = self._sub(sub)
+            if sub["status"] != "paused":
+                raise StripeError(400, f"The subscription is not paused (status {sub['status']}).")
+            self._resume(sub, self._take_payment_outcome(succeed))
+        if deliver:
+            self._after_action()
+        return self.render(sub["id"])
+
+    # ------------------------------------------------------------- incomplete
+
+    def expire_incomplete(self, sub, *, deliver: bool = True) -> dict:
+        """23 hours after creation an `incomplete` subscription whose first invoice is unpaid
+        becomes `incomplete_expired` (terminal) and the invoice is voided: `invoice.voided`,
+        `customer.subscription.updated`."""
+        with self.lock, self.outbox.batch():
+            sub = self._sub(sub)
+            if sub["status"] != "incomplete":
+                raise StripeError(400, f"The subscription is not incomplete (status {sub['status']}).")
+            invoice = self.objects.get(sub["latest_invoice"])
+            if invoice and invoice["status"] == "open":
+                self._void(invoice)
+            now = self.now()
+            self._set_sub(sub, status="incomplete_expired", canceled_at=now, ended_at=now)
+        if deliver:
+            self._after_action()
+        return self.render(sub["id"])
+
+    # -------------------------------------------------------- pending updates
+
+    def _pending_if_incomplete(self, sub, before, prorations_before, previous, lines, outcome) -> None:
+        """Bill a change made with pending_if_incomplete: paid, it applies as usual; not paid,
+        the subscription is put back as it was and carries `pending_update`."""
+        sub_id = sub["id"]
+        after = copy.deepcopy(sub)
+        prorations_after = copy.deepcopy(self.internal[sub_id]["pending_prorations"])
+        invoice = self._create_invoice(sub, "subscription_update", lines)
+        paid = self._attempt_payment(invoice, outcome)
+        if paid:
+            self._emit("customer.subscription.updated", sub, previous)
+            return
+        latest = sub["latest_invoice"]  # the open invoice of the update
+        sub.clear()
+        sub.update(before)
+        sub["latest_invoice"] = latest
+        self.internal[sub_id]["pending_prorations"] = prorations_before
+        now = self.now()
+        expires = now + PENDING_UPDATE_LIFETIME
+        for boundary in (sub["trial_end"], *(i["current_period_end"] for i in sub["items"]["data"])):
+            if boundary and now < boundary < expires:
+                expires = boundary
+        items = copy.deepcopy(self.render(sub_id)["items"]["data"])  # rendered as they will be
+        for index, item in enumerate(after["items"]["data"]):
+            price = copy.deepcopy(self.objects[item["price"]["id"]])
+            items[index].update(
+                price=price,
+                plan=self._plan_from_price(price),
+                quantity=item["quantity"],
+                current_period_start=item["current_period_start"],
+                current_period_end=item["current_period_end"],
+            )
+        anchor_changed = after["billing_cycle_anchor"] != before["billing_cycle_anchor"]
+        pending_update = {
+            "billing_cycle_anchor": after["billing_cycle_anchor"] if anchor_changed else None,
+            "discount": None,
+            "discounts": [],
+            "expires_at": expires,
+            "metadata": None,
+            "subscription_items": items,
+            "trial_end": None,
+            "trial_from_plan": None,
+        }
+        self.internal[sub_id]["pending"] = {
+            "invoice": invoice["id"],
+            "items": copy.deepcopy(after["items"]),
+            "billing_cycle_anchor": after["billing_cycle_anchor"],
+            "prorations": prorations_after,
+        }
+        sub["pending_update"] = pending_update
+        changed = {"pending_update": None}
+        if latest != before["latest_invoice"]:
+            changed["latest_invoice"] = before["latest_invoice"]
+        self._emit("customer.subscription.updated", sub, changed)
+
+    def _apply_pending_update(self, sub: dict) -> None:
+        """The pending update's invoice was paid: the change applies now."""
+        pending = self.internal[sub["id"]].pop("pending")
+        previous = self._items_snapshot(sub)
+        previous["plan"] = self._plan_from_price(self.objects[sub["items"]["data"][0]["price"]["id"]])
+        previous["pending_update"] = copy.deepcopy(sub["pending_update"])
+        if sub["billing_cycle_anchor"] != pending["billing_cycle_anchor"]:
+            previous["billing_cycle_anchor"] = sub["billing_cycle_anchor"]
+        sub["items"] = pending["items"]
+        sub["billing_cycle_anchor"] = pending["billing_cycle_anchor"]
+        sub["pending_update"] = None
+        self.internal[sub["id"]]["pending_prorations"] = pending["prorations"]
+        if sub["status"] in ("past_due", "unpaid"):
+            previous["status"] = sub["status"]
+            sub["status"] = "active"
+        self._emit("customer.subscription.updated", sub, previous)
+        self._emit("customer.subscription.pending_update_applied", sub)
+
+    def _drop_pending_update(self, sub: dict) -> None:
+        """The update is discarded (its invoice was voided or it expired)."""
+        self.internal[sub["id"]].pop("pending", None)
+        previous = {"pending_update": copy.deepcopy(sub["pending_update"])}
+        sub["pending_update"] = None
+        self._emit("customer.subscription.updated", sub, previous)
+        self._emit("customer.subscription.pending_update_expired", sub)
+
+    def _expire_pending_update(self, sub: dict) -> None:
+        pending = self.internal[sub["id"]].get("pending")
+        invoice = self.objects.get(pending["invoice"]) if pending else None
+        if invoice and invoice["status"] == "open":
+            self._void(invoice)  # voiding drops the update too
+        elif sub["pending_update"]:
+            self._drop_pending_update(sub)
+
+    def expire_pending_update(self, sub, *, deliver: bool = True) -> dict:
+        """The pending update reached `expires_at` unpaid: Stripe voids its invoice and discards
+        the update (`invoice.voided`, `customer.subscription.updated`,
+        `customer.subscription.pending_update_expired`)."""
+        with self.lock, self.outbox.batch():
+            sub = self._sub(sub)
+            if not sub["pending_update"]:
+                raise StripeError(400, "The subscription has no pending update.")
+            self._expire_pending_update(sub)
+        if deliver:
+            self._after_action()
+        return self.render(sub["id"])
+
+    # -------------------------------------------------------------- customers
+
+    def delete_customer(self, customer, *, deliver: bool = True) -> dict:
+        """The customer is deleted in the Dashboard: each live subscription is canceled
+        (`customer.subscription.deleted`), then `customer.deleted`."""
+        with self.lock, self.outbox.batch():
+            result = self.customer_delete(customer if isinstance(customer, str) else customer["id"])
+        if deliver:
+            self._after_action()
+        return result
