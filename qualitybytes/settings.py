@@ -228,6 +228,14 @@ STRIPE_API_VERSION = "2026-08-26.dahlia"
 DJSTRIPE_FOREIGN_KEY_TO_FIELD = "id"
 DJSTRIPE_USE_NATIVE_JSONFIELD = True
 DJSTRIPE_WEBHOOK_VALIDATION = "verify_signature"
+# The webhook gate (qualitybytes/webhook_guard.py): bodies above this answer 413 unread; Stripe's
+# events are a few KiB. `prune_webhook_triggers` deletes stored deliveries older than the days.
+STRIPE_WEBHOOK_MAX_BODY_BYTES = int(os.environ.get("STRIPE_WEBHOOK_MAX_BODY_BYTES", str(1024 * 1024)))
+STRIPE_WEBHOOK_TRIGGER_DAYS = int(os.environ.get("STRIPE_WEBHOOK_TRIGGER_DAYS", "30"))
+if STRIPE_WEBHOOK_MAX_BODY_BYTES < 1 or STRIPE_WEBHOOK_TRIGGER_DAYS < 1:
+    raise ImproperlyConfigured(
+        "STRIPE_WEBHOOK_MAX_BODY_BYTES and STRIPE_WEBHOOK_TRIGGER_DAYS must be at least 1."
+    )
 
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)

@@ -7,6 +7,7 @@ from billing import views as billing_views
 from licensing.tokens import jwks_view
 from qualitybytes import views as site_views
 from qualitybytes.views import ApiDocsView
+from qualitybytes.webhook_guard import stripe_webhook
 
 handler404 = "qualitybytes.views.page_not_found"
 handler500 = "qualitybytes.views.server_error"
@@ -16,6 +17,8 @@ urlpatterns = [
     path("favicon.ico", site_views.favicon),
     path("pricing/", billing_views.pricing, name="pricing"),
     path("billing/", include("billing.urls")),
+    # dj-stripe's webhook URL, answered first by the size and signature gate (webhook_guard.py).
+    path("stripe/webhook/<uuid:uuid>/", stripe_webhook, name="stripe-webhook"),
     path("stripe/", include("djstripe.urls", namespace="djstripe")),
     path("dashboard/", include("licensing.dashboard_urls")),
     path("accounts/", include("allauth.urls")),

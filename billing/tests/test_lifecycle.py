@@ -266,6 +266,10 @@ def test_a_badly_signed_webhook_is_refused_and_changes_nothing(
     response = post_webhook(live_server, stripe_webhook_endpoint, body.encode(), header)
     assert response.status_code == 400
     assert not License.objects.exists()
+    # Refused by the gate before dj-stripe (qualitybytes/webhook_guard.py): its body is not
+    # stored, and no unverified trigger row exists (other events' deliveries are all valid).
+    assert not WebhookEventTrigger.objects.filter(body=body).exists()
+    assert not WebhookEventTrigger.objects.filter(valid=False).exists()
 
 
 def test_an_error_while_processing_answers_non_2xx_and_a_retry_applies_once(
