@@ -20,6 +20,7 @@ from billing.simulator.core import (
     PAYMENT_FAILED_MESSAGE,
     StripeError,
     StripeSimulator,
+    as_list,
     check_params,
     day,
     money,
@@ -299,6 +300,9 @@ class Api:
                 try:
                     result = handler(params, match)
                     status = 200
+                    if method != "GET" and params.get("expand") and result.get("object") != "list":
+                        for path in as_list(params["expand"], "expand"):  # expand[] on a create/update
+                            sim._expand(result, path.split("."), path)
                 except StripeError as error:
                     if error.status != 402 or not idempotency_key:
                         raise
