@@ -202,6 +202,7 @@ def test_a_member_with_an_unsendable_address_is_removed_without_a_500(django_cap
     assert not team.memberships.filter(pk=membership.pk).exists()
     email = OutboxEmail.objects.get(template="team-member-removed")
     assert email.status == OutboxStatus.FAILED and "right-to-left" in email.last_error
+    assert email.attempts == 0  # refused when queued, not when sent
 
 
 # --- at rest ------------------------------------------------------------------------------------

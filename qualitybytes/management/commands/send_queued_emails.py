@@ -47,9 +47,18 @@ class Command(BaseCommand):
 
     def _loop(self, *, interval: float, limit: int | None) -> None:
         stop = threading.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            # The email being sent is finished and recorded; then the process exits.
-            signal.signal(signum, lambda *_: stop.set())
+        # The email being sent is finished and recorded; then the command returns.
+        previous = {
+            signum: signal.signal(signum, lambda *_: stop.set()) for signum in (signal.SIGTERM, signal.SIGINT)
+        }
+        try:
+            self._poll(stop, interval=interval, limit=limit)
+        finally:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
+        self.stdout.write("Stopped.")
+
+    def _poll(self, stop: threading.Event, *, interval: float, limit: int | None) -> None:
         self.stdout.write(f"Sending queued emails every {interval:g} s until SIGTERM.")
         last_purge = 0.0
         while not stop.is_set():
@@ -65,7 +74,6 @@ class Command(BaseCommand):
                 # The database may be briefly away; the next pass tries again.
                 logger.exception("send_queued_emails: the pass failed")
             stop.wait(interval)
-        self.stdout.write("Stopped.")
 
     @staticmethod
     def _summary(counts) -> str:
