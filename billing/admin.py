@@ -1,22 +1,33 @@
+import logging
+from datetime import UTC, datetime
+
 import stripe
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, IntegerField, OuterRef, Q, Subquery
-from django.db.models.functions import Coalesce
-
-from billing.models import Plan, PlanPrice
-from billing.services import BillingError, plan_sync
-from licensing.models import License, LicenseStatus
-
-# What Stripe charges: a change to any of these must reach Stripe before it is shown.
-STRIPE_FIELDS = (
-    "name",
-    "currency",
-    "monthly_amount",
-    "yearly_amount",
-    "monthly_lookup_key",
-    "yearly_lookup_key",
+from django.db.models import (
+    BooleanField,
+    Count,
+    Exists,
+    ExpressionWrapper,
+    IntegerField,
+    OuterRef,
+    Q,
+    Subquery,
 )
+from django.db.models.functions import Coalesce
+from django.utils.html import format_html, format_html_join
+
+from billing import payments
+from billing.models import PaymentEvent, PaymentEventKind, Plan
+from billing.services import BillingError, plan_sync, stripe_options
+from billing.templatetags.billing_tags import money
+from licensing.admin import LicenseAdmin, ReasonForm, StaffAction, html_table, local_time
+from licensing.models import License, LicenseStatus
+from licensing.services import LicensingError, license_revoke
+
+# What Stripe charges: a change to any of these must reach Stripe before it is shown. (A new
+# name reaches the Stripe product with the "Sync with Stripe" action or `sync_plans`.)
+STRIPE_FIELDS = ("currency", "monthly_amount", "yearly_amount", "monthly_lookup_key", "yearly_lookup_key")
 
 
 class PlanForm(forms.ModelForm):
@@ -38,23 +49,10 @@ class PlanForm(forms.ModelForm):
             )
 
 
-class PlanPriceInline(admin.TabularInline):
-    model = PlanPrice
-    extra = 0
-    can_delete = False
-    fields = ["interval", "stripe_price_id", "unit_amount", "currency", "created_at"]
-    readonly_fields = fields
-    verbose_name = "Stripe price (every price ever this plan's own)"
-    verbose_name_plural = "Stripe prices (every price ever this plan's own; subscribers may stay on old ones)"
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Plan)
 class PlanAdmin(admin.ModelAdmin):
     form = PlanForm
-    inlines = [PlanPriceInline]
+    readonly_fields = ["stripe_prices"]
     actions = ["sync_with_stripe"]
     list_display = [
         "name",
@@ -104,6 +102,25 @@ class PlanAdmin(admin.ModelAdmin):
     def subscriptions(self, obj: Plan) -> int:
         return obj.subscription_count
 
+    @admin.display(description="Stripe prices")
+    def stripe_prices(self, obj: Plan):
+        """Every price that was ever this plan's own: subscribers may stay on an old one for years."""
+        if obj.pk is None:
+            return "—"
+        return html_table(
+            ["Interval", "Price", "Amount", "Recorded"],
+            [
+                (
+                    price.get_interval_display(),
+                    price.stripe_price_id,
+                    money(price.unit_amount, price.currency),
+                    local_time(price.created_at),
+                )
+                for price in obj.prices.all()
+            ],
+            "None yet: sync the plan with Stripe.",
+        )
+
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
         if change:
@@ -133,3 +150,276 @@ class PlanAdmin(admin.ModelAdmin):
                 continue
             created = sum(1 for price in synced if price.created)
             self.message_user(request, f"{plan.name}: in sync ({created} new price(s)).", messages.SUCCESS)
+
+
+logger = logging.getLogger(__name__)
+
+
+# --- licenses: what staff need about money ------------------------------------------------------
+# The license admin lives in licensing; billing extends it with what reaches Stripe (billing may
+# depend on licensing, never the other way round).
+
+BILLED = [LicenseStatus.ACTIVE, LicenseStatus.GRACE]
+
+
+def _billed_twice():
+    others = License.objects.filter(
+        owner=OuterRef("owner"), stripe_subscription_id__isnull=False, status__in=BILLED
+    ).exclude(pk=OuterRef("pk"))
+    return Q(stripe_subscription_id__isnull=False, status__in=BILLED) & Q(Exists(others))
+
+
+class BilledTwiceFilter(admin.SimpleListFilter):
+    title = "billed twice"
+    parameter_name = "billed_twice"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Owner has another live subscription")]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(_billed_twice()) if self.value() == "yes" else queryset
+
+
+class MoneyBackFilter(admin.SimpleListFilter):
+    title = "money back"
+    parameter_name = "money_back"
+
+    def lookups(self, request, model_admin):
+        return [
+            ("refunded", "Refunded in full"),
+            ("disputed", "Disputed (open)"),
+            ("lost", "Dispute lost"),
+        ]
+
+    def queryset(self, request, queryset):
+        events = PaymentEvent.objects.filter(license=OuterRef("pk"))
+        if self.value() == "refunded":
+            return queryset.filter(Exists(events.filter(kind=PaymentEventKind.REFUND, full=True)))
+        if self.value() == "disputed":
+            closed = PaymentEvent.objects.filter(
+                stripe_id=OuterRef("stripe_id"),
+                kind__in=[PaymentEventKind.DISPUTE_WON, PaymentEventKind.DISPUTE_LOST],
+            )
+            return queryset.filter(
+                Exists(events.filter(kind=PaymentEventKind.DISPUTE_OPENED).exclude(Exists(closed)))
+            )
+        if self.value() == "lost":
+            return queryset.filter(Exists(events.filter(kind=PaymentEventKind.DISPUTE_LOST)))
+        return queryset
+
+
+class CancelForm(ReasonForm):
+    when = forms.ChoiceField(
+        choices=[
+            ("now", "Now: access ends at once, no refund"),
+            ("period_end", "At the end of the paid period"),
+        ],
+        widget=forms.RadioSelect,
+        initial="now",
+    )
+    field_order = ["when", "reason"]
+
+
+class RevokeForm(ReasonForm):
+    subscription = forms.ChoiceField(
+        label="Stripe subscription",
+        choices=[
+            ("cancel_now", "Cancel it now (no refund)"),
+            ("cancel_period_end", "Cancel it at the end of the paid period"),
+            ("keep", "Keep billing (the customer can still cancel it from their billing page)"),
+        ],
+        widget=forms.RadioSelect,
+        initial="cancel_now",
+        required=False,  # not chosen (e.g. a scripted post): the subscription keeps billing
+        help_text="Comp licenses have no subscription; this is ignored for them.",
+    )
+    field_order = ["subscription", "reason"]
+
+
+def _stripe_step(step):
+    """Run a Stripe step of a staff action; a refusal becomes the admin's warning, not a 500."""
+    try:
+        return step()
+    except (BillingError, stripe.StripeError) as exc:
+        message = getattr(exc, "user_message", None) or str(exc)
+        raise LicensingError(message) from exc
+
+
+def _revoke_and_cancel(license_, data, user):
+    license_revoke(license=license_, reason=data["reason"], by=user)
+    choice = data.get("subscription") or "keep"
+    if choice == "keep" or not license_.stripe_subscription_id:
+        return f"Revoked the license; the subscription keeps billing. Reason: {data['reason']}"
+    at_end = choice == "cancel_period_end"
+    _stripe_step(
+        lambda: payments.subscription_cancel_by_staff(
+            license=license_, at_period_end=at_end, reason=data["reason"]
+        )
+    )
+    when = "at period end" if at_end else "now"
+    return f"Revoked the license and canceled its subscription {when}. Reason: {data['reason']}"
+
+
+def _cancel(license_, data, user):
+    at_end = data["when"] == "period_end"
+    _stripe_step(
+        lambda: payments.subscription_cancel_by_staff(
+            license=license_, at_period_end=at_end, reason=data["reason"]
+        )
+    )
+    return f"Canceled the subscription {'at period end' if at_end else 'now'}. Reason: {data['reason']}"
+
+
+def _refund(license_, data, user):
+    event = _stripe_step(lambda: payments.last_payment_refund(license=license_, reason=data["reason"]))
+    return f"Refunded {money(event.amount, event.currency)} ({event.stripe_id}). Reason: {data['reason']}"
+
+
+def _cancel_and_refund(license_, data, user):
+    _stripe_step(
+        lambda: payments.subscription_cancel_by_staff(
+            license=license_, at_period_end=False, reason=data["reason"]
+        )
+    )
+    event = _stripe_step(lambda: payments.last_payment_refund(license=license_, reason=data["reason"]))
+    return (
+        f"Canceled the subscription now and refunded {money(event.amount, event.currency)} "
+        f"({event.stripe_id}). Reason: {data['reason']}"
+    )
+
+
+STRIPE_ACTIONS = [
+    StaffAction(
+        name="revoke",
+        title="Revoke licenses",
+        intro="Revocation is final: every key of these licenses answers REVOKED from the next validation "
+        "on, and no Stripe event brings them back. Choose what happens to the Stripe subscription: "
+        "a revoked license that keeps billing is still shown to its owner, who can cancel it.",
+        button="Revoke",
+        done="Revoked",
+        apply=_revoke_and_cancel,
+        form_class=RevokeForm,
+        danger=True,
+    ),
+    StaffAction(
+        name="cancel_subscription",
+        title="Cancel Stripe subscriptions",
+        intro="Stripe cancels the subscriptions (now, or at the end of the paid period). Nothing is "
+        "refunded: use “Refund the last payment” for that. The customer is emailed when it ends.",
+        button="Cancel subscriptions",
+        done="Canceled the subscription of",
+        apply=_cancel,
+        form_class=CancelForm,
+        danger=True,
+    ),
+    StaffAction(
+        name="refund_last_payment",
+        title="Refund the last payment",
+        intro="Stripe refunds the most recent paid invoice of each subscription in full (once, however "
+        "often this is pressed). The license is unchanged: revoke or cancel it separately.",
+        button="Refund",
+        done="Refunded the last payment of",
+        apply=_refund,
+        danger=True,
+    ),
+    StaffAction(
+        name="cancel_and_refund",
+        title="Cancel and refund (billed twice)",
+        intro="For a customer billed by two subscriptions: Stripe cancels this one now and refunds its "
+        "last payment in full. Their other subscription is untouched.",
+        button="Cancel and refund",
+        done="Canceled and refunded",
+        apply=_cancel_and_refund,
+        danger=True,
+    ),
+]
+
+
+class BillingLicenseAdmin(LicenseAdmin):
+    list_filter = [*LicenseAdmin.list_filter, BilledTwiceFilter, MoneyBackFilter]
+    staff_actions = [
+        *(action for action in LicenseAdmin.staff_actions if action.name != "revoke"),
+        *STRIPE_ACTIONS,
+    ]
+    fieldsets = [
+        *LicenseAdmin.fieldsets[:3],
+        ("Payments", {"fields": ["payment_history"]}),
+        *LicenseAdmin.fieldsets[3:],
+    ]
+    change_form_template = "admin/billing/license/change_form.html"
+
+    def get_queryset(self, request):
+        events = PaymentEvent.objects.filter(license=OuterRef("pk"))
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(
+                billed_twice=ExpressionWrapper(_billed_twice(), output_field=BooleanField()),
+                refunded_in_full=Exists(events.filter(kind=PaymentEventKind.REFUND, full=True)),
+                disputed=Exists(events.filter(kind=PaymentEventKind.DISPUTE_OPENED)),
+            )
+        )
+
+    @admin.display(description="status")
+    def state(self, obj: License):
+        badges = [super().state(obj)]
+        if getattr(obj, "billed_twice", False):
+            badges.append(format_html('<span class="qb-badge qb-badge-warning">billed twice</span>'))
+        if getattr(obj, "refunded_in_full", False):
+            badges.append(format_html('<span class="qb-badge qb-badge-warning">refunded</span>'))
+        if getattr(obj, "disputed", False):
+            badges.append(format_html('<span class="qb-badge qb-badge-warning">disputed</span>'))
+        return format_html_join(" ", "{}", ((badge,) for badge in badges))
+
+    @admin.display(description="payment history")
+    def payment_history(self, obj: License):
+        if not obj.stripe_subscription_id:
+            return "— (comp license: no payments)"
+        money_back = [
+            (
+                local_time(event.happened_at),
+                event.get_kind_display()
+                + (" (full)" if event.kind == PaymentEventKind.REFUND and event.full else ""),
+                money(event.amount, event.currency),
+                event.reason or "—",
+                event.stripe_id,
+            )
+            for event in obj.payment_events.all()[:50]
+        ]
+        try:
+            invoices = stripe.Invoice.list(
+                subscription=obj.stripe_subscription_id, limit=24, **stripe_options()
+            ).data
+        except Exception as exc:  # noqa: BLE001 - a panel must not take the license page down
+            logger.warning(
+                "Invoices of %s could not be read from Stripe: %s", obj.stripe_subscription_id, exc
+            )
+            invoice_table = format_html("<p>Stripe could not be reached for the invoices: {}</p>", exc)
+        else:
+            invoice_table = html_table(
+                ["Invoice", "Date", "Status", "Due", "Paid", ""],
+                [
+                    (
+                        invoice.get("number") or invoice["id"],
+                        local_time(datetime.fromtimestamp(invoice["created"], tz=UTC)),
+                        invoice["status"],
+                        money(invoice["amount_due"], invoice["currency"]),
+                        money(invoice["amount_paid"], invoice["currency"]),
+                        format_html(
+                            '<a href="{}" rel="noopener noreferrer">open</a>', invoice["hosted_invoice_url"]
+                        )
+                        if invoice.get("hosted_invoice_url")
+                        else "",
+                    )
+                    for invoice in invoices
+                ],
+                "No invoices.",
+            )
+        refunds_table = html_table(
+            ["When", "What", "Amount", "Reason", "Stripe id"], money_back, "No refunds or disputes."
+        )
+        return format_html("{}{}", invoice_table, refunds_table)
+
+
+admin.site.unregister(License)
+admin.site.register(License, BillingLicenseAdmin)

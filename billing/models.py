@@ -132,3 +132,37 @@ DEFAULT_CATALOGUE = [
         "sort_order": 30,
     },
 ]
+
+
+class PaymentEventKind(models.TextChoices):
+    REFUND = "refund", "Refund"
+    DISPUTE_OPENED = "dispute_opened", "Dispute opened"
+    DISPUTE_WON = "dispute_won", "Dispute won"
+    DISPUTE_LOST = "dispute_lost", "Dispute lost"
+
+
+class PaymentEvent(models.Model):
+    """Money that came back or was contested on a license's subscription: each refund and each
+    step of a dispute, once (unique per Stripe object and kind), whatever order Stripe's events
+    arrive in and however often."""
+
+    license = models.ForeignKey("licensing.License", on_delete=models.CASCADE, related_name="payment_events")
+    kind = models.CharField(max_length=20, choices=PaymentEventKind.choices)
+    stripe_id = models.CharField(max_length=255, help_text="The refund (re_…) or dispute (du_…).")
+    charge_id = models.CharField(max_length=255, blank=True)
+    payment_intent_id = models.CharField(max_length=255, blank=True)
+    amount = models.PositiveIntegerField(help_text="In cents.")
+    currency = models.CharField(max_length=3)
+    reason = models.CharField(max_length=200, blank=True)
+    full = models.BooleanField(default=False, help_text="A refund of the whole charge.")
+    happened_at = models.DateTimeField()
+    recorded_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-happened_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["stripe_id", "kind"], name="payment_event_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} {self.stripe_id}"

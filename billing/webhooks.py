@@ -4,6 +4,7 @@ import logging
 
 from djstripe.event_handlers import djstripe_receiver
 
+from billing import payments
 from billing.services import subscription_id_of_event, subscription_reconcile
 
 logger = logging.getLogger(__name__)
@@ -41,5 +42,17 @@ def reconcile_on_event(sender, event, **kwargs):
         # subscription and why, so nobody has to guess from a bare 500.
         logger.exception(
             "Stripe event %s (%s) for subscription %s failed", event.id, event.type, subscription_id
+        )
+        raise
+
+
+@djstripe_receiver(payments.HANDLED_EVENTS)
+def reconcile_payment_on_event(sender, event, **kwargs):
+    """Refunds and disputes: an unknown charge is logged and answered 2xx, changing nothing."""
+    try:
+        payments.payment_event_apply(event.type, event.data["object"])
+    except Exception:
+        logger.exception(
+            "Stripe event %s (%s) for %s failed", event.id, event.type, event.data["object"].get("id")
         )
         raise

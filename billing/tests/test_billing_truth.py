@@ -175,7 +175,7 @@ def plan_form(plan: Plan, **changes) -> dict:
         )
     }
     data.update(entitlements=str(plan.entitlements).replace("'", '"'), is_public="on")
-    data.update({"prices-TOTAL_FORMS": 0, "prices-INITIAL_FORMS": 0, **changes})
+    data.update(changes)
     return data
 
 
