@@ -236,6 +236,11 @@ if STRIPE_WEBHOOK_MAX_BODY_BYTES < 1 or STRIPE_WEBHOOK_TRIGGER_DAYS < 1:
     raise ImproperlyConfigured(
         "STRIPE_WEBHOOK_MAX_BODY_BYTES and STRIPE_WEBHOOK_TRIGGER_DAYS must be at least 1."
     )
+# Money coming back (billing/payments.py): an open dispute suspends the license ("payment
+# disputed") unless this is off; refunds and disputes are emailed to these staff addresses
+# (comma-separated; empty: every active superuser).
+BILLING_SUSPEND_ON_DISPUTE = env_bool("BILLING_SUSPEND_ON_DISPUTE", True)
+STAFF_NOTIFICATION_EMAILS = env_list("STAFF_NOTIFICATION_EMAILS")
 
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", True)
