@@ -414,7 +414,7 @@ def test_allow_and_default_incomplete_apply_the_change_and_leave_it_past_due(str
 def test_a_pending_update_survives_a_restart_and_shows_on_the_dashboard(stripe_api, stripe_simulator_server):
     sub, _, yearly, _ = pending_upgrade(stripe_api)
     page = requests.get(f"{stripe_simulator_server.url}/", timeout=5).text
-    assert "pending update" in page and "Expire pending update" in page
+    assert "active · pending update" in page and "Expire pending update" in page
     restarted = StripeSimulator()
     restarted.load_state(stripe_api.dump_state())
     restarted.retry_payment(sub.id, deliver=False)
