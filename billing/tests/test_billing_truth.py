@@ -304,3 +304,72 @@ def test_after_a_staff_revoke_the_customer_still_sees_the_subscription_and_can_c
     license_.refresh_from_db()
     assert license_.cancel_at_period_end
     assert stripe.Subscription.retrieve(license_.stripe_subscription_id)["cancel_at_period_end"] is True
+
+
+# --- no grant before payment ------------------------------------------------------------------
+
+
+def test_a_declined_upgrade_changes_nothing_and_says_how_to_pay(client, catalogue, buyer):
+    license_ = buy(client, catalogue, buyer, plan="team")
+    mail.outbox.clear()
+    catalogue.fail_next_payments(1)
+    client.force_login(buyer)
+    response = client.post(reverse("billing:manage"), {"plan": "enterprise", "interval": "month"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "card was declined" in page and "still on Team" in page
+    data = stripe.Subscription.retrieve(license_.stripe_subscription_id)
+    assert data["status"] == "active" and data["pending_update"]
+    invoice = stripe.Invoice.retrieve(data["latest_invoice"])
+    assert invoice["status"] == "open" and invoice["hosted_invoice_url"] in page
+    license_.refresh_from_db()
+    assert (license_.plan.slug, license_.status) == ("team", LicenseStatus.ACTIVE)
+    answer = validate(client, license_)
+    assert (answer["code"], answer["plan"]["slug"]) == ("VALID", "team")
+    assert not any("now Enterprise" in m.subject for m in mail.outbox)
+
+    # Paying that invoice (new card, hosted page) applies the change, and only then.
+    catalogue.retry_payment(license_.stripe_subscription_id, succeed=True)
+    license_.refresh_from_db()
+    assert license_.plan.slug == "enterprise"
+    assert validate(client, license_)["plan"]["slug"] == "enterprise"
+
+
+def test_a_pending_change_that_lapses_leaves_the_plan_as_it_was(client, catalogue, buyer):
+    license_ = buy(client, catalogue, buyer, plan="solo")
+    catalogue.fail_next_payments(1)
+    client.force_login(buyer)
+    client.post(reverse("billing:manage"), {"plan": "team", "interval": "month"})
+    catalogue.expire_pending_update(license_.stripe_subscription_id)
+    license_.refresh_from_db()
+    assert (license_.plan.slug, license_.status) == ("solo", LicenseStatus.ACTIVE)
+    assert validate(client, license_)["code"] == "VALID"
+
+
+def test_a_paid_upgrade_is_charged_now_and_applied(client, catalogue, buyer):
+    license_ = buy(client, catalogue, buyer, plan="solo")
+    client.force_login(buyer)
+    response = client.post(reverse("billing:manage"), {"plan": "team", "interval": "month"})
+    assert response.status_code == 302
+    license_.refresh_from_db()
+    assert license_.plan.slug == "team"
+    invoice = stripe.Invoice.retrieve(
+        stripe.Subscription.retrieve(license_.stripe_subscription_id)["latest_invoice"]
+    )
+    assert invoice["billing_reason"] == "subscription_update" and invoice["status"] == "paid"
+    assert invoice["amount_paid"] > 0
+
+
+# --- a deleted Stripe customer ------------------------------------------------------------------
+
+
+def test_deleting_the_stripe_customer_ends_the_license_and_keeps_its_owner(client, catalogue, buyer):
+    license_ = buy(client, catalogue, buyer)
+    customer = stripe.Subscription.retrieve(license_.stripe_subscription_id)["customer"]
+    catalogue.delete_customer(customer)
+    assert catalogue.failed_deliveries() == []
+    assert stripe.Customer.retrieve(customer)["deleted"] is True
+    license_.refresh_from_db()
+    assert license_.owner == buyer and license_.status == LicenseStatus.INACTIVE
+    assert validate(client, license_)["code"] == "INACTIVE"
+    call_command("reconcile_subscriptions")  # nothing left that it cannot explain
