@@ -213,6 +213,17 @@ def _on_dispute_closed(license_: License, dispute: dict, *, won: bool) -> None:
     elif not won and held_by_dispute:
         license_.suspended_reason = DISPUTE_LOST_REASON
         license_.save(update_fields=["suspended_reason", "updated_at"])
+    elif (
+        not won
+        and settings.BILLING_SUSPEND_ON_DISPUTE
+        and not license_.suspended_at
+        and not license_.revoked_at
+    ):
+        # Seen for the first time already lost (events late or out of order): the same end state.
+        license_.suspended_at = datetime.now(tz=UTC)
+        license_.suspended_reason = DISPUTE_LOST_REASON
+        license_.suspended_by = None
+        license_.save(update_fields=["suspended_at", "suspended_reason", "suspended_by", "updated_at"])
     context = {"user": license_.owner, "license": license_, "dispute": dispute, "won": won}
     send_on_commit("dispute-closed", to=license_.owner.email, context=context)
     _notify_staff(
