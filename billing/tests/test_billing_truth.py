@@ -364,12 +364,26 @@ def test_a_paid_upgrade_is_charged_now_and_applied(client, catalogue, buyer):
 
 
 def test_deleting_the_stripe_customer_ends_the_license_and_keeps_its_owner(client, catalogue, buyer):
-    license_ = buy(client, catalogue, buyer)
-    customer = stripe.Subscription.retrieve(license_.stripe_subscription_id)["customer"]
+    checkout = buy(client, catalogue, buyer)
+    existing = stripe.Subscription.retrieve(checkout.stripe_subscription_id)
+    customer = existing["customer"]
+    # A subscription made outside Checkout (the Stripe dashboard): no user_id in its metadata,
+    # so only the customer's link to the user tells whose it is — until the customer is deleted.
+    solo = stripe.Price.list(lookup_keys=["qb_solo_monthly"]).data[0]
+    outside = stripe.Subscription.create(
+        customer=customer,
+        items=[{"price": solo["id"]}],
+        default_payment_method=existing["default_payment_method"],
+    )
+    catalogue.flush()
+    license_ = License.objects.get(stripe_subscription_id=outside["id"])
+    assert license_.owner == buyer
+
     catalogue.delete_customer(customer)
     assert catalogue.failed_deliveries() == []
     assert stripe.Customer.retrieve(customer)["deleted"] is True
-    license_.refresh_from_db()
-    assert license_.owner == buyer and license_.status == LicenseStatus.INACTIVE
-    assert validate(client, license_)["code"] == "INACTIVE"
+    for ended in (license_, checkout):
+        ended.refresh_from_db()
+        assert ended.owner == buyer and ended.status == LicenseStatus.INACTIVE
+        assert validate(client, ended)["code"] == "INACTIVE"
     call_command("reconcile_subscriptions")  # nothing left that it cannot explain
