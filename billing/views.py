@@ -67,7 +67,7 @@ def manage(request):
     if license_ and not request.GET.get("plan"):
         initial = {"plan": license_.plan.slug, "interval": license_.billing_interval}
     form = ChangePlanForm(request.POST or None, initial=initial)
-    pay_url = None
+    pay_url = pay_amount = pay_currency = None
     if request.method == "POST" and license_ and form.is_valid():
         try:
             services.subscription_change_plan(
@@ -75,7 +75,7 @@ def manage(request):
             )
         except services.PaymentRequired as exc:
             form.add_error("plan", str(exc))
-            pay_url = exc.invoice_url
+            pay_url, pay_amount, pay_currency = exc.invoice_url, exc.amount_due, exc.currency
         except services.BillingError as exc:
             form.add_error("plan", str(exc))
         else:
@@ -85,6 +85,8 @@ def manage(request):
         "license": license_,
         "form": form,
         "pay_url": pay_url,
+        "pay_amount": pay_amount,
+        "pay_currency": pay_currency,
         "duplicates": services.duplicate_subscriptions(request.user) if license_ else [],
     }
     return render(request, "billing/manage.html", context)

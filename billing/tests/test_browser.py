@@ -1,3 +1,5 @@
+import re
+
 import pytest
 import requests
 from django.core.management import call_command
@@ -44,3 +46,37 @@ def test_a_new_user_buys_team_monthly_and_gets_a_working_key(page, live_server, 
     expect(page.locator(".key-value")).not_to_contain_text("…")
     assert page.inner_text(".key-value").strip() == shown
     page.screenshot(path=page.screenshots / "dashboard.png", full_page=True)
+
+
+def test_a_declined_upgrade_at_phone_width_says_why_and_the_invoice_pays_it(
+    page, live_server, catalogue, buyer, client, settings
+):
+    from accounts.tests.factories import DEFAULT_PASSWORD
+    from billing.tests.lifecycle import buy
+
+    settings.SITE_URL = live_server.url
+    license_ = buy(client, catalogue, buyer, plan="team")
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto("/accounts/login/")
+    page.fill("input[name=login]", buyer.email)
+    page.fill("input[name=password]", DEFAULT_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/dashboard/")
+
+    catalogue.fail_next_payments(1)
+    page.goto("/billing/")
+    page.select_option("select[name=plan]", "enterprise")
+    page.check("input[name=interval][value=month]")
+    page.click("text=Change plan >> nth=-1")
+    expect(page.locator(".field-errors").first).to_contain_text("card was declined")
+    expect(page.get_by_role("link", name=re.compile("Pay the invoice of \\$"))).to_be_visible()
+    page.screenshot(path=page.screenshots / "declined-upgrade-390.png", full_page=True)
+    license_.refresh_from_db()
+    assert license_.plan.slug == "team"
+
+    page.get_by_role("link", name=re.compile("Pay the invoice of \\$")).click()
+    page.wait_for_url("**/invoice/**")
+    page.get_by_role("button", name="Pay", exact=False).first.click()
+    catalogue.flush()
+    license_.refresh_from_db()
+    assert license_.plan.slug == "enterprise"
