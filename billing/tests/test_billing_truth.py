@@ -142,6 +142,23 @@ def test_a_price_known_only_by_its_metadata_is_recognised_and_remembered(client,
     assert PlanPrice.objects.filter(plan__slug="team", unit_amount=4900).exists()
 
 
+def test_a_recorded_price_is_recognised_when_stripe_no_longer_names_its_plan(client, catalogue, buyer):
+    """Metadata can be edited in the Stripe dashboard and the lookup key moves on: the price id
+    recorded by `sync_plans` still names the plan."""
+    license_ = buy(client, catalogue, buyer, plan="team")
+    old_price = stripe.Subscription.retrieve(license_.stripe_subscription_id)["items"]["data"][0]["price"][
+        "id"
+    ]
+    Plan.objects.filter(slug="team").update(monthly_amount=5900)
+    call_command("sync_plans")
+    stripe.Price.modify(old_price, metadata={"plan": "", "interval": ""})
+    assert stripe.Price.retrieve(old_price)["lookup_key"] is None
+    catalogue.renew(license_.stripe_subscription_id)
+    license_.refresh_from_db()
+    assert (license_.plan.slug, license_.status) == ("team", LicenseStatus.ACTIVE)
+    assert validate(client, license_)["code"] == "VALID"
+
+
 def test_checkout_refuses_a_price_that_differs_from_the_one_shown(client, catalogue, buyer):
     Plan.objects.filter(slug="team").update(monthly_amount=5900)  # edited, not synced
     client.force_login(buyer)
