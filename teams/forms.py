@@ -1,6 +1,7 @@
 from django import forms
 
 from teams.models import Role
+from teams.validators import validate_invitation_email
 
 INVITABLE_ROLES = [(Role.MEMBER.value, Role.MEMBER.label), (Role.ADMIN.value, Role.ADMIN.label)]
 
@@ -18,7 +19,9 @@ class InviteForm(forms.Form):
             del self.fields["role"]
 
     def clean_email(self) -> str:
-        return self.cleaned_data["email"].strip().lower()
+        email = self.cleaned_data["email"].strip().lower()
+        validate_invitation_email(email)
+        return email
 
     def clean_role(self) -> str:
         return self.cleaned_data.get("role") or Role.MEMBER

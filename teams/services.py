@@ -14,7 +14,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -34,6 +33,7 @@ from teams.models import (
     generate_code,
     invitation_token_digest,
 )
+from teams.validators import validate_invitation_email
 
 logger = logging.getLogger(__name__)
 
@@ -261,9 +261,9 @@ def team_invite_member(
     now = _now(now)
     email = email.strip().lower()
     try:
-        validate_email(email)
-    except ValidationError:
-        raise TeamError("Enter a valid email address.", code="INVALID_EMAIL") from None
+        validate_invitation_email(email)
+    except ValidationError as exc:
+        raise TeamError(exc.messages[0], code="INVALID_EMAIL") from None
     if role not in (Role.ADMIN, Role.MEMBER):
         raise TeamError("Invite people as an admin or a member.", code="INVALID_ROLE")
     license = _lock_license(team.license)

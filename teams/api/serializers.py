@@ -3,6 +3,7 @@
 from rest_framework import serializers
 
 from teams.models import Role
+from teams.validators import validate_invitation_email
 
 INVITABLE_ROLES = [(Role.MEMBER.value, Role.MEMBER.label), (Role.ADMIN.value, Role.ADMIN.label)]
 
@@ -83,7 +84,7 @@ class TeamOutput(serializers.Serializer):
 
 
 class TeamInviteInput(serializers.Serializer):
-    email = serializers.EmailField()
+    email = serializers.EmailField(validators=[validate_invitation_email])
     role = serializers.ChoiceField(choices=INVITABLE_ROLES, default=Role.MEMBER.value)
     team = serializers.UUIDField(required=False, help_text="Which of your teams; default: your first.")
 
