@@ -12,7 +12,11 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.cache import cache
 from django.template.response import TemplateResponse
 
-# Failed logins allowed per (IP, email) and per IP before the form refuses to check passwords.
+# Failed logins allowed per account (whatever the client IP) and per IP before the form refuses
+# to check passwords. The account counter is what stops a password guesser who rotates IPs; the
+# IP counter stops one address trying many accounts. A locked account waits out the window (or
+# another administrator resets its password); its owner logging in from elsewhere is refused too,
+# which is the price of not letting anyone guess a staff password without limit.
 LOGIN_FAILURES_PER_ACCOUNT = 5
 LOGIN_FAILURES_PER_IP = 20
 LOGIN_WINDOW_SECONDS = 5 * 60
@@ -23,16 +27,18 @@ LOCKED_MESSAGE = (
 
 
 class LoginLimiter:
-    """Counts failed admin logins in the shared cache, per IP and email and per IP alone."""
+    """Counts failed admin logins in the shared cache, per email (any IP) and per IP."""
 
     def __init__(self, request):
         from licensing.api.views import client_ip
 
         ip = client_ip(request) or "unknown"
         email = (request.POST.get("username") or "").strip().lower()
-        account = hashlib.sha256(f"{ip}|{email}".encode()).hexdigest()
+        # Hashed, so the cache never holds the addresses people typed.
+        account = hashlib.sha256(email.encode()).hexdigest()
+        self.account_key = f"admin:login-failures:account:{account}"
         self.counters = [
-            (f"admin:login-failures:account:{account}", LOGIN_FAILURES_PER_ACCOUNT),
+            (self.account_key, LOGIN_FAILURES_PER_ACCOUNT),
             (f"admin:login-failures:ip:{ip}", LOGIN_FAILURES_PER_IP),
         ]
 
@@ -49,7 +55,8 @@ class LoginLimiter:
                 cache.set(key, 1, timeout=LOGIN_WINDOW_SECONDS)
 
     def succeeded(self) -> None:
-        cache.delete(self.counters[0][0])
+        """The right password before the lock: the account's earlier failures are forgotten."""
+        cache.delete(self.account_key)
 
 
 class OperatorAdminSite(admin.AdminSite):
