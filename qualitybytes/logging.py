@@ -20,10 +20,20 @@ _LICENSE_KEY = re.compile(r"\b(QB[-_ ]?[0-9A-Z]{5})(?:[-_ ]?[0-9A-Z]{4,5})+\b", 
 # Personal API tokens (accounts.models.ApiToken) and Stripe secrets: keep the kind, drop the rest.
 _TOKENS = re.compile(r"\b(qbt_|sk_live_|sk_test_|rk_live_|rk_test_|whsec_)[A-Za-z0-9_\-]{4,}")
 MASK = "[masked]"
+# Secrets that travel in URL paths: invitation links (teams), allauth's email-confirmation and
+# password-reset links. The path segment goes, the route stays. allauth's reset flow moves on to
+# `.../key/<uidb36>-set-password/`, which holds no secret. A test sweeps the URL configuration
+# for routes taking a `token` or `key`, so a new one cannot be missed here.
+_URL_SECRETS = re.compile(
+    r"(/team/join/|/accounts/confirm-email/|/accounts/password/reset/key/[0-9A-Za-z]+-(?!set-password/))"
+    r"[^/\s?#\"']+"
+)
 
 
 def mask_secrets(text: str) -> str:
-    """`text` with license keys and secret tokens replaced by their non-secret beginning."""
+    """`text` with license keys, secret tokens and secrets in URLs replaced by their non-secret beginning."""
+    if "/" in text:
+        text = _URL_SECRETS.sub(lambda m: f"{m.group(1)}{MASK}", text)
     if "QB" not in text.upper() and "_" not in text:
         return text
     text = _LICENSE_KEY.sub(lambda m: f"{m.group(1)}-{MASK}", text)

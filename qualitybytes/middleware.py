@@ -8,7 +8,7 @@ import uuid
 from django.conf import settings
 
 from qualitybytes import health
-from qualitybytes.logging import request_id_var
+from qualitybytes.logging import mask_secrets, request_id_var
 
 request_logger = logging.getLogger("qualitybytes.request")
 
@@ -33,14 +33,16 @@ class RequestIdMiddleware:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
             if settings.LOG_REQUESTS:
+                # Invitation tokens and allauth's keys travel in paths: mask them at the source.
+                path = mask_secrets(request.path)
                 request_logger.info(
                     "%s %s %s",
                     request.method,
-                    request.path,
+                    path,
                     response.status_code,
                     extra={
                         "method": request.method,
-                        "path": request.path,
+                        "path": path,
                         "status": response.status_code,
                         "duration_ms": round((time.perf_counter() - started) * 1000, 1),
                     },
