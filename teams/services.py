@@ -353,8 +353,13 @@ def invitation_revoke(*, invitation: Invitation, by: User, now: datetime | None 
 
 def invitation_for_token(token: str) -> Invitation | None:
     """The invitation a link points at, whatever its state (the join page explains each)."""
+    return invitation_for_digest(invitation_token_digest(token))
+
+
+def invitation_for_digest(digest: str) -> Invitation | None:
+    """The same, from the token's digest (what the session keeps of a link opened before login)."""
     return (
-        Invitation.objects.filter(token_digest=invitation_token_digest(token))
+        Invitation.objects.filter(token_digest=digest)
         .select_related("team__license__plan", "team__license__owner", "invited_by")
         .first()
     )
@@ -381,11 +386,16 @@ def invitation_problem(
     return ""
 
 
-@transaction.atomic
 def invitation_accept(*, token: str, user: User, now: datetime | None = None) -> Membership:
     """Join the team the invitation is for, with a key of one's own. Single use."""
+    return invitation_accept_by_digest(digest=invitation_token_digest(token), user=user, now=now)
+
+
+@transaction.atomic
+def invitation_accept_by_digest(*, digest: str, user: User, now: datetime | None = None) -> Membership:
+    """`invitation_accept` for a link opened before logging in, of which the session keeps the digest."""
     now = _now(now)
-    invitation = invitation_for_token(token)
+    invitation = invitation_for_digest(digest)
     if invitation is None:
         raise TeamError(invitation_problem(None), code="INVALID_INVITATION")
     license = _lock_license(invitation.team.license)
@@ -393,7 +403,7 @@ def invitation_accept(*, token: str, user: User, now: datetime | None = None) ->
     invitation = (
         Invitation.objects.select_for_update(of=("self",))
         .select_related("team")
-        .filter(pk=invitation.pk, token_digest=invitation_token_digest(token))
+        .filter(pk=invitation.pk, token_digest=digest)
         .first()
     )
     problem = invitation_problem(invitation, user=user, now=now)

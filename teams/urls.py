@@ -8,6 +8,7 @@ urlpatterns = [
     path("", views.team_detail, name="detail"),
     path("code/", views.join_by_code, name="join_code"),
     path("join/<str:token>/", views.join, name="join"),
+    path("invitation/", views.pending_invitation, name="pending_invitation"),
     path("members/<uuid:public_id>/remove/", views.member_remove, name="member_remove"),
     path("members/<uuid:public_id>/role/", views.member_role, name="member_role"),
     path("invitations/<uuid:public_id>/resend/", views.invitation_resend, name="invitation_resend"),

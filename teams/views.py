@@ -12,10 +12,12 @@ from django.views.decorators.http import require_POST
 from licensing.models import License
 from teams import services
 from teams.forms import InviteForm, JoinByCodeForm, RoleForm
-from teams.models import Invitation, Membership
+from teams.models import Invitation, Membership, invitation_token_digest
 from teams.selectors import membership_for, team_view
 
-SESSION_TOKEN = "teams_invitation_token"
+# An invitation link opened before logging in is remembered by its token's digest, never the
+# token itself: the session store holds nothing that would open the link.
+SESSION_INVITATION = "teams_invitation_digest"
 
 
 def _forbidden(request, exc: services.TeamError):
@@ -49,11 +51,11 @@ def team_detail(request, team_id=None):
 
 def _no_team(request):
     license_ = License.objects.filter(owner=request.user).select_related("plan").first()
-    token = request.session.get(SESSION_TOKEN)
+    pending = request.session.get(SESSION_INVITATION)
     return render(
         request,
         "teams/no_team.html",
-        {"license": license_, "pending_join_url": reverse("teams:join", args=[token]) if token else ""},
+        {"license": license_, "pending_join_url": reverse("teams:pending_invitation") if pending else ""},
     )
 
 
@@ -203,12 +205,24 @@ def invitation_revoke(request, public_id):
 
 def join(request, token: str):
     """The invitation link. Visitors are asked to sign up or log in and come back here."""
-    invitation = services.invitation_for_token(token)
+    return _invitation_page(request, digest=invitation_token_digest(token))
+
+
+def pending_invitation(request):
+    """The invitation link opened earlier in this session, for a visitor who lost `next` on the way."""
+    digest = request.session.get(SESSION_INVITATION)
+    if not digest:
+        return redirect("teams:detail")
+    return _invitation_page(request, digest=digest)
+
+
+def _invitation_page(request, *, digest: str):
+    invitation = services.invitation_for_digest(digest)
     if not request.user.is_authenticated:
         problem = services.invitation_problem(invitation)
         if not problem:
             # Kept so /team/ can point back here if the visitor loses `next` on the way.
-            request.session[SESSION_TOKEN] = token
+            request.session[SESSION_INVITATION] = digest
         return render(
             request,
             "teams/join.html",
@@ -218,16 +232,16 @@ def join(request, token: str):
     error = ""
     if request.method == "POST":
         try:
-            membership = services.invitation_accept(token=token, user=request.user)
+            membership = services.invitation_accept_by_digest(digest=digest, user=request.user)
         except services.TeamError as exc:
             error = str(exc)
         else:
-            request.session.pop(SESSION_TOKEN, None)
+            request.session.pop(SESSION_INVITATION, None)
             messages.success(request, f"Welcome to {membership.team.name}! Your own license key is below.")
             return redirect("teams:team", team_id=membership.team.public_id)
     problem = error or services.invitation_problem(invitation, user=request.user)
     if invitation is None or invitation.accepted_at or invitation.revoked_at:
-        request.session.pop(SESSION_TOKEN, None)
+        request.session.pop(SESSION_INVITATION, None)
     return render(
         request,
         "teams/join.html",

@@ -14,7 +14,7 @@ from licensing.tests.factories import DeviceFactory
 from teams import services
 from teams.models import Invitation, Membership, Role
 from teams.tests.factories import InvitationFactory, MembershipFactory, TeamFactory
-from teams.views import SESSION_TOKEN
+from teams.views import SESSION_INVITATION
 
 pytestmark = pytest.mark.django_db
 
@@ -283,7 +283,7 @@ def test_a_visitor_with_a_link_is_asked_to_sign_up_or_log_in_and_come_back(team)
     page = client.get(path).content.decode()
     assert f"{reverse('account_signup')}?next={path}" in page
     assert f"{reverse('account_login')}?next={path}" in page
-    assert client.session[SESSION_TOKEN] == invitation.token
+    assert client.session[SESSION_INVITATION] == invitation.token_digest
 
 
 def test_a_logged_in_invitee_accepts(team):
@@ -381,7 +381,8 @@ def test_the_team_page_points_back_to_an_invitation_opened_before_logging_in(tea
     client.get(reverse("teams:join", args=[invitation.token]))
     client.force_login(user)
     page = client.get(reverse("teams:detail")).content.decode()
-    assert reverse("teams:join", args=[invitation.token]) in page
+    assert reverse("teams:pending_invitation") in page
+    assert invitation.token not in page
 
 
 def test_another_team_is_reachable_through_the_switcher(team, owner):
