@@ -123,7 +123,18 @@ if REDIS_URL:
         }
     }
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # Rate-limit counters (licensing API, admin and allauth logins) live here. LocMemCache's
+    # default of 300 entries would let a client cycling through more keys push every counter
+    # out and reset its limit; culling drops the least recently used tenth (old windows' counters).
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "OPTIONS": {
+                "MAX_ENTRIES": int(os.environ.get("LOCAL_CACHE_MAX_ENTRIES", "100000")),
+                "CULL_FREQUENCY": 10,
+            },
+        }
+    }
 
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
