@@ -153,9 +153,13 @@ def test_a_recorded_price_is_recognised_when_stripe_no_longer_names_its_plan(cli
     call_command("sync_plans")
     stripe.Price.modify(old_price, metadata={"plan": "", "interval": ""})
     assert stripe.Price.retrieve(old_price)["lookup_key"] is None
+    assert not stripe.Price.retrieve(old_price)["metadata"].to_dict()
+    period_end = license_.expires_at
     catalogue.renew(license_.stripe_subscription_id)
+    assert catalogue.failed_deliveries() == []
     license_.refresh_from_db()
     assert (license_.plan.slug, license_.status) == ("team", LicenseStatus.ACTIVE)
+    assert license_.expires_at > period_end  # the renewal reached the license
     assert validate(client, license_)["code"] == "VALID"
 
 
