@@ -335,11 +335,48 @@ def test_counts_of_a_key_deleted_before_the_write_are_dropped_quietly(client, li
     assert list(UsageDaily.objects.values_list("key_id", "count")) == [(other.pk, 1)]
 
 
+@pytest.mark.django_db(transaction=True)
 def test_the_buffer_is_written_when_the_process_exits():
-    import atexit
+    """A real Python process records one validation (the interval far off, so nothing is written
+    yet) and exits normally: the counters are in the database afterwards."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+    from urllib.parse import quote
 
-    assert atexit.unregister(recorder.flush) is None
-    atexit.register(recorder.flush)
+    from django.db import connection
+
+    key = LicenseKeyFactory()
+    db = connection.settings_dict
+    url = (
+        f"postgres://{quote(db['USER'] or '')}:{quote(db['PASSWORD'] or '')}"
+        f"@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
+    script = f"""
+import django
+django.setup()
+from django.utils import timezone
+from licensing.models import UsageDaily
+from licensing.recording import recorder
+recorder.record(key_id={key.pk}, code="VALID", fingerprint="fp-at-exit", ip=None, at=timezone.now())
+print("written before exit:", UsageDaily.objects.filter(key_id={key.pk}).count())
+"""
+    env = {
+        **os.environ,
+        "DATABASE_URL": url,
+        "DJANGO_SETTINGS_MODULE": "qualitybytes.settings",
+        "LICENSE_TOUCH_INTERVAL_SECONDS": "3600",
+        "LICENSE_FLUSH_IN_BACKGROUND": "0",
+    }
+    root = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        [sys.executable, "-c", script], cwd=root, env=env, capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert "written before exit: 0" in result.stdout
+    assert UsageDaily.objects.get(key=key, feature=UsageDaily.VALIDATIONS).count == 1
+    assert ValidationEvent.objects.get(key=key).fingerprint == "fp-at-exit"
 
 
 @pytest.mark.django_db(transaction=True)
