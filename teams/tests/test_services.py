@@ -2,12 +2,14 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.db import transaction
 from django.utils import timezone
 
 from accounts.tests.factories import UserFactory
 from licensing.models import LicenseKey, LicenseKeyStatus, ValidationCode
 from licensing.services import license_issue, license_validate
 from licensing.tests.factories import DeviceFactory, LicenseFactory
+from qualitybytes.models import OutboxEmail
 from teams import services
 from teams.models import Invitation, Membership, Role, Team, generate_code, normalise_code
 from teams.tests.factories import InvitationFactory, MembershipFactory
@@ -98,13 +100,24 @@ def test_an_invitation_is_emailed_on_commit_with_a_single_use_link(
     assert Invitation.objects.get().email == "new@example.com"
 
 
+class _Abort(Exception):
+    pass
+
+
 def test_an_invitation_is_not_sent_when_the_transaction_rolls_back(
     team, owner, django_capture_on_commit_callbacks
 ):
-    with django_capture_on_commit_callbacks(execute=True):
-        with pytest.raises(services.TeamError):
-            services.team_invite_member(team=team, email="not-an-email", by=owner)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with pytest.raises(_Abort), transaction.atomic():
+            services.team_invite_member(team=team, email="new@example.com", by=owner)
+            # The email is queued in the caller's transaction ...
+            assert OutboxEmail.objects.filter(recipient="new@example.com").exists()
+            raise _Abort
+    # ... so the rollback takes it away with the invitation: nothing was sent or is left to send.
+    assert callbacks == []
     assert mail.outbox == []
+    assert not OutboxEmail.objects.exists()
+    assert not Invitation.objects.exists()
 
 
 def test_accepting_gives_the_member_their_own_key_on_the_team_license(team):
