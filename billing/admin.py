@@ -364,11 +364,11 @@ class BillingLicenseAdmin(LicenseAdmin):
     def state(self, obj: License):
         badges = [super().state(obj)]
         if getattr(obj, "billed_twice", False):
-            badges.append(format_html('<span class="qb-badge qb-badge-warning">billed twice</span>'))
+            badges.append(format_html('<span class="qb-badge qb-badge-warning">{}</span>', "billed twice"))
         if getattr(obj, "refunded_in_full", False):
-            badges.append(format_html('<span class="qb-badge qb-badge-warning">refunded</span>'))
+            badges.append(format_html('<span class="qb-badge qb-badge-warning">{}</span>', "refunded"))
         if getattr(obj, "disputed", False):
-            badges.append(format_html('<span class="qb-badge qb-badge-warning">disputed</span>'))
+            badges.append(format_html('<span class="qb-badge qb-badge-warning">{}</span>', "disputed"))
         return format_html_join(" ", "{}", ((badge,) for badge in badges))
 
     @admin.display(description="payment history")
