@@ -5,7 +5,7 @@ import pytest
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
 from billing.tests.factories import PlanFactory
 
-pytest_plugins = ["billing.simulator.fixtures"]
+pytest_plugins = ["stripe_simulator.fixtures"]
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -361,7 +361,7 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
 
 # Stripe simulator --------------------------------------------------------------------------
 # With DEBUG on and no Stripe secret key, every Stripe call goes to the local simulator
-# (billing/simulator; README, "Stripe"): dj-stripe points stripe.api_base at it
+# (stripe_simulator; README, "Stripe"): dj-stripe points stripe.api_base at it
 # (STRIPE_API_HOST) and the key is a fake in the real format (dj-stripe checks it). The simulator
 # refuses to run with DEBUG off. Setting STRIPE_TEST_SECRET_KEY switches the same code to Stripe.
 STRIPE_SIMULATOR = DEBUG and not (STRIPE_TEST_SECRET_KEY or STRIPE_LIVE_SECRET_KEY)
@@ -373,7 +373,7 @@ if STRIPE_SIMULATOR:
     STRIPE_TEST_SECRET_KEY = "sk_test_51QbSimulatorOnlyNotARealStripeKey0000"
     STRIPE_LIVE_MODE = False
     STRIPE_API_HOST = STRIPE_SIMULATOR_URL
-    INSTALLED_APPS += ["billing.simulator.apps.StripeSimulatorConfig"]
+    INSTALLED_APPS += ["stripe_simulator.apps.StripeSimulatorConfig"]
 
 # Operations --------------------------------------------------------------------------------
 # Deployment, health checks, headers and scale-out: README, "Deploying and operating".

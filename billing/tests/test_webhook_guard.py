@@ -13,9 +13,9 @@ from django.test.utils import CaptureQueriesContext
 from djstripe.models import Event, WebhookEndpoint, WebhookEventTrigger
 
 from billing.management.commands.create_webhook_endpoint import webhook_endpoint_create
-from billing.simulator.delivery import sign
 from billing.tests.lifecycle import buy, start_checkout
 from licensing.models import License
+from stripe_simulator.delivery import sign
 
 SECRET = "whsec_guardTestSecret0123456789abcdef"
 

@@ -8,8 +8,8 @@ import pytest
 import requests
 import stripe
 
-from billing.simulator import StripeSimulator
-from billing.tests.test_simulator import (
+from stripe_simulator import StripeSimulator
+from stripe_simulator.tests.test_simulator import (
     DECLINED,
     NEW_INVOICE,
     PAID,

@@ -24,9 +24,9 @@ from djstripe.models import (
 )
 from djstripe.models.api import API_KEY_REGEX
 
-from billing.simulator import SIMULATOR_API_KEY, SimulatorRefused, SimulatorServer, StripeSimulator
-from billing.simulator.delivery import sign
-from billing.simulator.server import check_allowed
+from stripe_simulator import SIMULATOR_API_KEY, SimulatorRefused, SimulatorServer, StripeSimulator
+from stripe_simulator.delivery import sign
+from stripe_simulator.server import check_allowed
 
 # An invoice is finalized with its PaymentIntent; each attempt charges the card.
 NEW_INVOICE = ["invoice.created", "invoice.finalized", "payment_intent.created"]
@@ -613,7 +613,7 @@ def free_port() -> int:
 
 
 def test_the_development_simulator_keeps_its_objects_across_restarts(settings, tmp_path):
-    from billing.simulator import dev
+    from stripe_simulator import dev
 
     settings.DEBUG = True  # as under `make run`
     settings.STRIPE_SIMULATOR_URL = f"http://127.0.0.1:{free_port()}"
@@ -633,7 +633,7 @@ def test_the_development_simulator_keeps_its_objects_across_restarts(settings, t
 def test_the_development_simulator_will_not_share_its_port_with_another_program(settings):
     import socket
 
-    from billing.simulator import dev
+    from stripe_simulator import dev
 
     settings.DEBUG = True
     with socket.socket() as squatter:

@@ -22,7 +22,7 @@ import pytest
 import stripe
 from django.conf import settings
 
-from billing.tests.test_simulator import make_catalogue
+from stripe_simulator.tests.test_simulator import make_catalogue
 
 FIXTURES = Path(settings.BASE_DIR).parent / "shared" / "stripe" / "fixtures3.json"
 

@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 from datetime import UTC, datetime
 
-from billing.simulator.common import (
+from stripe_simulator.common import (
     PAYMENT_FAILED_MESSAGE,
     StripeError,
     as_int,

@@ -1,7 +1,7 @@
 """State, object shapes, API operations and Stripe-side actions of the Stripe simulator.
 
 Objects are kept in Stripe's current API shapes (held to Stripe's published examples in
-../shared/stripe/fixtures3.json by billing/tests/test_simulator_conformance.py). In particular
+../shared/stripe/fixtures3.json by stripe_simulator/tests/test_simulator_conformance.py). In particular
 the billing period lives on subscription items (`items.data[i].current_period_start/end`) and an
 invoice names its subscription under `parent.subscription_details.subscription`.
 
@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterable
 from contextlib import contextmanager
 
-from billing.simulator.common import (  # noqa: F401 - re-exported for wsgi.py and tests
+from stripe_simulator.common import (  # noqa: F401 - re-exported for wsgi.py and tests
     ACCOUNT_ID,
     ALNUM,
     API_VERSION,
@@ -39,9 +39,9 @@ from billing.simulator.common import (  # noqa: F401 - re-exported for wsgi.py a
     new_id,
     unknown_parameter,
 )
-from billing.simulator.delivery import WebhookOutbox
-from billing.simulator.payments import PaymentsMixin
-from billing.simulator.subscriptions import SubscriptionsMixin
+from stripe_simulator.delivery import WebhookOutbox
+from stripe_simulator.payments import PaymentsMixin
+from stripe_simulator.subscriptions import SubscriptionsMixin
 
 
 class StripeSimulator(PaymentsMixin, SubscriptionsMixin):

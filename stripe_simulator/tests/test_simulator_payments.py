@@ -5,8 +5,8 @@ import pytest
 import requests
 import stripe
 
-from billing.simulator import StripeSimulator
-from billing.tests.test_simulator import DECLINED, NEW_INVOICE, PAID, make_catalogue, subscribed
+from stripe_simulator import StripeSimulator
+from stripe_simulator.tests.test_simulator import DECLINED, NEW_INVOICE, PAID, make_catalogue, subscribed
 
 
 def first_invoice(sub_id: str):
@@ -274,7 +274,7 @@ def test_the_dashboard_refunds_and_disputes_the_last_payment(stripe_api, stripe_
 def test_payment_refund_and_dispute_events_reach_dj_stripe(stripe_simulator, team_plan, user):
     from djstripe.models import Charge, Customer, Dispute, PaymentIntent, Refund
 
-    from billing.tests.test_simulator import open_checkout
+    from stripe_simulator.tests.test_simulator import open_checkout
 
     _, monthly, _ = make_catalogue()
     customer, _ = Customer.get_or_create(subscriber=user)

@@ -126,7 +126,7 @@ def unknown_parameter(name: str) -> StripeError:
     return StripeError(
         400,
         f"Received unknown parameter: {name}. (Stripe simulator: this parameter is not modelled; "
-        "extend billing/simulator if the app needs it.)",
+        "extend stripe_simulator if the app needs it.)",
         param=name,
     )
 

@@ -12,8 +12,8 @@
 import pytest
 import stripe
 
-from billing.simulator.core import SIMULATOR_API_KEY, StripeSimulator
-from billing.simulator.server import SimulatorServer
+from stripe_simulator.core import SIMULATOR_API_KEY, StripeSimulator
+from stripe_simulator.server import SimulatorServer
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ import re
 from collections.abc import Callable
 from urllib.parse import parse_qsl, urlencode
 
-from billing.simulator.core import (
+from stripe_simulator.core import (
     PAYMENT_FAILED_MESSAGE,
     StripeError,
     StripeSimulator,
@@ -265,7 +265,7 @@ class Api:
                 raise StripeError(
                     400,
                     f"Stripe simulator: unknown route {method} {path}. The simulator only serves the Stripe "
-                    "endpoints the app uses; extend billing/simulator/wsgi.py if this call is intended.",
+                    "endpoints the app uses; extend stripe_simulator/wsgi.py if this call is intended.",
                 )
             idempotency_key = headers.get("idempotency-key") if method in ("POST", "DELETE") else None
             status, result, replayed = self._run(

@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 import stripe
 from django.conf import settings
 
-from billing.simulator.core import StripeSimulator
-from billing.simulator.server import SimulatorRefused, SimulatorServer, check_allowed
+from stripe_simulator.core import StripeSimulator
+from stripe_simulator.server import SimulatorRefused, SimulatorServer, check_allowed
 
 _lock = threading.Lock()
 _server: SimulatorServer | None = None

@@ -13,8 +13,8 @@ import threading
 from socketserver import ThreadingMixIn
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
-from billing.simulator.core import StripeSimulator
-from billing.simulator.wsgi import make_wsgi_app
+from stripe_simulator.core import StripeSimulator
+from stripe_simulator.wsgi import make_wsgi_app
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 

@@ -5,7 +5,7 @@ Framework-free at its core: `StripeSimulator` holds the state and the Stripe-sid
 loopback. It never runs with DEBUG off (see `server.py`). Usage: the README's "Stripe" section.
 """
 
-from billing.simulator.core import SIMULATOR_API_KEY, StripeError, StripeSimulator
-from billing.simulator.server import SimulatorRefused, SimulatorServer
+from stripe_simulator.core import SIMULATOR_API_KEY, StripeError, StripeSimulator
+from stripe_simulator.server import SimulatorRefused, SimulatorServer
 
 __all__ = ["SIMULATOR_API_KEY", "SimulatorRefused", "SimulatorServer", "StripeError", "StripeSimulator"]

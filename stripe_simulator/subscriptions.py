@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import copy
 
-from billing.simulator.common import (
+from stripe_simulator.common import (
     PAYMENT_FAILED_MESSAGE,
     StripeError,
     add_interval,
