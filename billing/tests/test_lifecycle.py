@@ -153,11 +153,24 @@ def test_cancel_at_period_end_stays_valid_until_then_then_expires(client, catalo
 
 def test_resume_undoes_a_cancellation(client, catalogue, buyer):
     license_ = buy(client, catalogue, buyer)
+    subscription_id = license_.stripe_subscription_id
     client.force_login(buyer)
-    client.post(reverse("billing:cancel_subscription"))
-    client.post(reverse("billing:resume_subscription"))
+    assert client.post(reverse("billing:cancel_subscription")).status_code == 302
+    license_.refresh_from_db()
+    assert license_.cancel_at_period_end
+    assert stripe.Subscription.retrieve(subscription_id)["cancel_at_period_end"] is True
+
+    assert client.post(reverse("billing:resume_subscription")).status_code == 302
     license_.refresh_from_db()
     assert not license_.cancel_at_period_end
+    assert stripe.Subscription.retrieve(subscription_id)["cancel_at_period_end"] is False
+    # The period ends and the subscription renews instead of ending.
+    period_end = license_.expires_at
+    catalogue.end_period(subscription_id)
+    license_.refresh_from_db()
+    assert license_.status == LicenseStatus.ACTIVE
+    assert license_.expires_at > period_end
+    assert validate(client, license_)["code"] == "VALID"
 
 
 def test_an_immediate_cancel_makes_the_license_inactive(client, catalogue, buyer):
