@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from accounts.forms import ApiTokenForm
@@ -10,6 +11,7 @@ MAX_TOKENS = 20
 
 
 @login_required
+@never_cache  # a new token is shown here once
 def api_tokens(request):
     tokens = ApiToken.objects.active().filter(user=request.user)
     form = ApiTokenForm(request.POST or None)

@@ -3,6 +3,7 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from billing import services
@@ -40,6 +41,7 @@ def subscribe(request, slug: str):
 
 
 @login_required
+@never_cache  # shows the buyer's key in full
 def success(request):
     session_id = request.GET.get("session_id", "")
     license_ = None

@@ -9,6 +9,7 @@ from datetime import timedelta
 from django.db.models import Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers
 from rest_framework.response import Response
@@ -126,7 +127,9 @@ class RevealKeyView(APIView):
     )
     def post(self, request, public_id):
         key = get_object_or_404(access.keys_held_by(request.user).active(), public_id=public_id)
-        return Response({"key": key.reveal()})
+        response = Response({"key": key.reveal()})
+        add_never_cache_headers(response)  # the full key: no browser or proxy may keep it
+        return response
 
 
 class MyDevicesView(APIView):

@@ -5,6 +5,7 @@ team, member or invitation is a 404; a member asking for a manager's action gets
 """
 
 from django.shortcuts import get_object_or_404
+from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import status
 from rest_framework.exceptions import NotFound
@@ -185,7 +186,9 @@ class CodeRegenerateView(TeamAPIView):
     def post(self, request):
         data = self.parse(serializers.TeamChoiceInput)
         new = services.team_code_regenerate(team=self.membership(data.get("team")).team, by=request.user)
-        return Response(serializers.TeamCodeOutput(new).data, status=status.HTTP_201_CREATED)
+        response = Response(serializers.TeamCodeOutput(new).data, status=status.HTTP_201_CREATED)
+        add_never_cache_headers(response)  # the code is shown only here
+        return response
 
 
 def _member(request, public_id) -> Membership:

@@ -69,9 +69,12 @@ def test_an_owner_invites_a_member_who_signs_up_activates_a_device_and_is_remove
     assert "Welcome to Northwind Design" in page.inner_text(".messages")
 
     # They see their own key, and nobody else's.
-    page.click("text=Show key")
-    key = page.inner_text("[data-key]").strip()
+    # The key is not in the page: showing it fetches it.
     membership = Membership.objects.get(user__email=MEMBER_EMAIL)
+    assert membership.key.reveal() not in page.content()
+    page.click("text=Show key")
+    page.wait_for_selector("[data-key][data-revealed]")
+    key = page.inner_text("[data-key]").strip()
     assert key == membership.key.reveal()
     assert owner.email not in page.inner_text(".my-key")
     page.screenshot(path=page.screenshots / "team-member.png", full_page=True)
