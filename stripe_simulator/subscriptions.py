@@ -1,5 +1,5 @@
-"""Subscriptions outside Checkout, trials, pausing, and pending updates (a mixin of
-`StripeSimulator`), as Stripe documents them:
+"""Subscriptions (a mixin of `StripeSimulator`): the object, the API's create, list and cancel,
+trials, pausing and incomplete subscriptions, as Stripe documents them:
 
 - `POST /v1/subscriptions`: the first invoice is paid at once with the customer's card; on a
   decline the subscription is `incomplete` with an open invoice (`allow_incomplete`, the
@@ -13,13 +13,9 @@
   .missing_payment_method` decides: `cancel`, `pause` (`customer.subscription.paused`, resumed by
   `POST /v1/subscriptions/:id/resume` with `customer.subscription.resumed`) or `create_invoice`
   (the invoice cannot be paid: past_due).
-- Pending updates (`payment_behavior=pending_if_incomplete`): a change billed at once applies only
-  when its invoice is paid. Declined, the subscription keeps its items and status and carries
-  `pending_update` (expiring 23 hours later, or at the period or trial end if sooner); paying the
-  invoice later applies it (`customer.subscription.updated`,
-  `customer.subscription.pending_update_applied`); when it expires Stripe voids the invoice and
-  discards the update (`invoice.voided`, `customer.subscription.updated`,
-  `customer.subscription.pending_update_expired`).
+
+Changing a subscription (items, prices, prorations, pending updates) is subscription_updates.py's;
+the billing cycle's Stripe-side actions (renew, retries) are actions.py's.
 """
 
 from __future__ import annotations
@@ -34,15 +30,13 @@ from stripe_simulator.common import (
     as_list,
     check_params,
     merge_metadata,
+    missing,
+    new_id,
 )
-
-PENDING_UPDATE_LIFETIME = 23 * 3600
-INCOMPLETE_LIFETIME = 23 * 3600
-TRIAL_WILL_END_NOTICE = 3 * 86400
 
 
 class SubscriptionsMixin:
-    """Needs the host's state and invoice helpers (see core.StripeSimulator)."""
+    """Needs the host's state (`state.SimulatorState`) and the other resources' mixins (see core.py)."""
 
     SUBSCRIPTION_CREATE_PARAMS = (
         "customer",
@@ -359,116 +353,188 @@ class SubscriptionsMixin:
             self._after_action()
         return self.render(sub["id"])
 
-    # -------------------------------------------------------- pending updates
+    # ---------------------------------------------------------- the object
 
-    def _pending_if_incomplete(self, sub, before, prorations_before, previous, lines, outcome) -> None:
-        """Bill a change made with pending_if_incomplete: paid, it applies as usual; not paid,
-        the subscription is put back as it was and carries `pending_update`."""
-        sub_id = sub["id"]
-        after = copy.deepcopy(sub)
-        prorations_after = copy.deepcopy(self.internal[sub_id]["pending_prorations"])
-        invoice = self._create_invoice(sub, "subscription_update", lines)
-        paid = self._attempt_payment(invoice, outcome)
-        if paid:
-            self._emit("customer.subscription.updated", sub, previous)
-            return
-        latest = sub["latest_invoice"]  # the open invoice of the update
-        sub.clear()
-        sub.update(before)
-        sub["latest_invoice"] = latest
-        self.internal[sub_id]["pending_prorations"] = prorations_before
+    def _build_subscription(
+        self,
+        customer: dict,
+        lines: list[tuple[dict, int]],
+        *,
+        metadata: dict,
+        description: str | None,
+        trial_end: int | None = None,
+        missing_payment_method: str = "create_invoice",
+        default_payment_method: str | None = None,
+    ) -> dict:
+        """A new subscription (status `incomplete`, or `trialing` with `trial_end`), stored."""
         now = self.now()
-        expires = now + PENDING_UPDATE_LIFETIME
-        for boundary in (sub["trial_end"], *(i["current_period_end"] for i in sub["items"]["data"])):
-            if boundary and now < boundary < expires:
-                expires = boundary
-        items = copy.deepcopy(self.render(sub_id)["items"]["data"])  # rendered as they will be
-        for index, item in enumerate(after["items"]["data"]):
-            price = copy.deepcopy(self.objects[item["price"]["id"]])
-            items[index].update(
-                price=price,
-                plan=self._plan_from_price(price),
-                quantity=item["quantity"],
-                current_period_start=item["current_period_start"],
-                current_period_end=item["current_period_end"],
+        if customer["currency"] is None:  # Stripe fixes a customer's currency with its first subscription
+            customer["currency"] = lines[0][0]["currency"]
+        sub_id = new_id("sub_")
+        items = []
+        for price, quantity in lines:
+            recurring = price["recurring"]
+            items.append(
+                {
+                    "billing_thresholds": None,
+                    "created": now,
+                    "current_period_end": trial_end
+                    or add_interval(now, recurring["interval"], recurring["interval_count"]),
+                    "current_period_start": now,
+                    "discounts": [],
+                    "id": new_id("si_", 14),
+                    "metadata": {},
+                    "object": "subscription_item",
+                    "plan": self._plan_from_price(price),
+                    "price": {"id": price["id"]},
+                    "quantity": quantity,
+                    "subscription": sub_id,
+                    "tax_rates": [],
+                }
             )
-        anchor_changed = after["billing_cycle_anchor"] != before["billing_cycle_anchor"]
-        pending_update = {
-            "billing_cycle_anchor": after["billing_cycle_anchor"] if anchor_changed else None,
-            "discount": None,
+        sub = {
+            "application": None,
+            "application_fee_percent": None,
+            "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None},
+            "billing_cycle_anchor": now,
+            "billing_cycle_anchor_config": None,
+            "billing_mode": {"flexible": None, "type": "classic"},
+            "billing_schedules": [],
+            "billing_thresholds": None,
+            "cancel_at": None,
+            "cancel_at_period_end": False,
+            "canceled_at": None,
+            "cancellation_details": {"comment": None, "feedback": None, "reason": None},
+            "collection_method": "charge_automatically",
+            "created": now,
+            "currency": lines[0][0]["currency"],
+            "customer": customer["id"],
+            "customer_account": None,
+            "days_until_due": None,
+            "default_payment_method": default_payment_method,
+            "default_source": None,
+            "default_tax_rates": [],
+            "description": description,
             "discounts": [],
-            "expires_at": expires,
-            "metadata": None,
-            "subscription_items": items,
-            "trial_end": None,
-            "trial_from_plan": None,
+            "ended_at": None,
+            "id": sub_id,
+            "invoice_settings": {
+                "account_tax_ids": None,
+                "custom_fields": None,
+                "description": None,
+                "footer": None,
+                "issuer": {"type": "self"},
+            },
+            "items": self._list(items, f"/v1/subscription_items?subscription={sub_id}"),
+            "latest_invoice": None,
+            "livemode": False,
+            "managed_payments": {"enabled": False},
+            "metadata": copy.deepcopy(metadata),
+            "next_pending_invoice_item_invoice": None,
+            "object": "subscription",
+            "on_behalf_of": None,
+            "pause_collection": None,
+            "payment_settings": {
+                "payment_method_options": None,
+                "payment_method_types": None,
+                "save_default_payment_method": "off",
+            },
+            "pending_invoice_item_interval": None,
+            "pending_setup_intent": None,
+            "pending_update": None,
+            "schedule": None,
+            "start_date": now,
+            "status": "trialing" if trial_end else "incomplete",
+            "test_clock": None,
+            "transfer_data": None,
+            "trial_end": trial_end,
+            "trial_settings": {"end_behavior": {"missing_payment_method": missing_payment_method}},
+            "trial_start": now if trial_end else None,
         }
-        self.internal[sub_id]["pending"] = {
-            "invoice": invoice["id"],
-            "items": copy.deepcopy(after["items"]),
-            "billing_cycle_anchor": after["billing_cycle_anchor"],
-            "prorations": prorations_after,
-        }
-        sub["pending_update"] = pending_update
-        changed = {"pending_update": None}
-        if latest != before["latest_invoice"]:
-            changed["latest_invoice"] = before["latest_invoice"]
-        self._emit("customer.subscription.updated", sub, changed)
+        self._store("subscription", sub, pending_prorations=[])
+        return sub
 
-    def _apply_pending_update(self, sub: dict) -> None:
-        """The pending update's invoice was paid: the change applies now."""
-        pending = self.internal[sub["id"]].pop("pending")
-        previous = self._items_snapshot(sub)
-        previous["plan"] = self._plan_from_price(self.objects[sub["items"]["data"][0]["price"]["id"]])
-        previous["pending_update"] = copy.deepcopy(sub["pending_update"])
-        if sub["billing_cycle_anchor"] != pending["billing_cycle_anchor"]:
-            previous["billing_cycle_anchor"] = sub["billing_cycle_anchor"]
-        sub["items"] = pending["items"]
-        sub["billing_cycle_anchor"] = pending["billing_cycle_anchor"]
-        sub["pending_update"] = None
-        self.internal[sub["id"]]["pending_prorations"] = pending["prorations"]
-        if sub["status"] in ("past_due", "unpaid"):
-            previous["status"] = sub["status"]
-            sub["status"] = "active"
-        self._emit("customer.subscription.updated", sub, previous)
-        self._emit("customer.subscription.pending_update_applied", sub)
+    def _set_sub(self, sub: dict, event: str = "customer.subscription.updated", **changes) -> None:
+        previous = {k: copy.deepcopy(sub[k]) for k, v in changes.items() if sub[k] != v}
+        sub.update(changes)
+        if previous or event != "customer.subscription.updated":
+            self._emit(event, sub, previous if event == "customer.subscription.updated" else None)
 
-    def _drop_pending_update(self, sub: dict) -> None:
-        """The update is discarded (its invoice was voided or it expired)."""
-        self.internal[sub["id"]].pop("pending", None)
-        previous = {"pending_update": copy.deepcopy(sub["pending_update"])}
-        sub["pending_update"] = None
-        self._emit("customer.subscription.updated", sub, previous)
-        self._emit("customer.subscription.pending_update_expired", sub)
+    def _items_snapshot(self, sub: dict) -> dict:
+        return {"items": copy.deepcopy(self.render(sub["id"])["items"])}
 
-    def _expire_pending_update(self, sub: dict) -> None:
-        pending = self.internal[sub["id"]].get("pending")
-        invoice = self.objects.get(pending["invoice"]) if pending else None
-        if invoice and invoice["status"] == "open":
-            self._void(invoice)  # voiding drops the update too
-        elif sub["pending_update"]:
-            self._drop_pending_update(sub)
+    def subscription_list(self, params: dict) -> dict:
+        check_params(
+            params,
+            (
+                "customer",
+                "price",
+                "status",
+                "limit",
+                "starting_after",
+                "ending_before",
+                "created",
+                "collection_method",
+                "test_clock",
+            ),
+        )
+        with self.lock:
+            subs = self._all("subscription")
+            status = params.get("status")
+            if status and status not in ("all", "ended"):
+                subs = [s for s in subs if s["status"] == status]
+            elif status == "ended":
+                subs = [s for s in subs if s["status"] in ("canceled", "incomplete_expired")]
+            elif not status:
+                subs = [s for s in subs if s["status"] != "canceled"]
+            if params.get("customer"):
+                subs = [s for s in subs if s["customer"] == params["customer"]]
+            if params.get("price"):
+                subs = [
+                    s for s in subs if any(i["price"]["id"] == params["price"] for i in s["items"]["data"])
+                ]
+            return self.paginate(subs, params, "/v1/subscriptions", as_list(params.get("expand"), "expand"))
 
-    def expire_pending_update(self, sub, *, deliver: bool = True) -> dict:
-        """The pending update reached `expires_at` unpaid: Stripe voids its invoice and discards
-        the update (`invoice.voided`, `customer.subscription.updated`,
-        `customer.subscription.pending_update_expired`)."""
-        with self.lock, self.outbox.batch():
-            sub = self._sub(sub)
-            if not sub["pending_update"]:
-                raise StripeError(400, "The subscription has no pending update.")
-            self._expire_pending_update(sub)
-        if deliver:
-            self._after_action()
-        return self.render(sub["id"])
+    PENDING_UPDATE_PARAMS = (
+        "expand",
+        "payment_behavior",
+        "proration_behavior",
+        "proration_date",
+        "billing_cycle_anchor",
+        "items",
+        "trial_end",
+        "trial_from_plan",
+        "add_invoice_items",
+    )
 
-    # -------------------------------------------------------------- customers
+    # ------------------------------------------------------------- cancel
 
-    def delete_customer(self, customer, *, deliver: bool = True) -> dict:
-        """The customer is deleted in the Dashboard: each live subscription is canceled
-        (`customer.subscription.deleted`), then `customer.deleted`."""
-        with self.lock, self.outbox.batch():
-            result = self.customer_delete(customer if isinstance(customer, str) else customer["id"])
-        if deliver:
-            self._after_action()
-        return result
+    def subscription_cancel(self, sub_id: str, params: dict) -> dict:
+        check_params(params, ("invoice_now", "prorate", "cancellation_details"))
+        with self.lock:
+            sub = self._get("subscription", sub_id)
+            if sub["status"] in ("canceled", "incomplete_expired"):
+                raise missing("subscription", sub_id)
+            details = params.get("cancellation_details") or {}
+            self._cancel(
+                sub,
+                reason="cancellation_requested",
+                comment=details.get("comment"),
+                feedback=details.get("feedback"),
+            )
+            return self.render(sub_id)
+
+    def _cancel(
+        self, sub: dict, *, reason: str, ended_at: int | None = None, comment=None, feedback=None
+    ) -> None:
+        now = self.now()
+        sub.update(
+            status="canceled",
+            canceled_at=sub["canceled_at"]
+            if sub["cancel_at_period_end"] and reason == "cancellation_requested" and ended_at
+            else now,
+            ended_at=ended_at or now,
+            cancellation_details={"comment": comment or None, "feedback": feedback or None, "reason": reason},
+        )
+        self.internal[sub["id"]]["pending_prorations"] = []
+        self._emit("customer.subscription.deleted", sub)

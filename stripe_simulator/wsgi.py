@@ -16,16 +16,16 @@ import re
 from collections.abc import Callable
 from urllib.parse import parse_qsl, urlencode
 
-from stripe_simulator.core import (
+from stripe_simulator.common import (
     PAYMENT_FAILED_MESSAGE,
     StripeError,
-    StripeSimulator,
     as_list,
     check_params,
     day,
     money,
     new_id,
 )
+from stripe_simulator.core import StripeSimulator
 
 ID = r"(?P<id>[A-Za-z0-9_]+)"
 
