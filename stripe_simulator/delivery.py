@@ -255,7 +255,3 @@ class WebhookOutbox:
                 for d in self.deliveries
                 if d.attempts and not d.succeeded and not d.held
             ]
-
-    def attempts(self, event_id: str) -> list[dict]:
-        with self.cv:
-            return [a for d in self.deliveries if d.event["id"] == event_id for a in d.attempts]

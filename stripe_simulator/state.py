@@ -74,12 +74,10 @@ class SimulatorState:
             self.internal: dict[str, dict] = {}
             self.idempotency: dict[tuple[str, str], tuple[str, int, dict]] = {}
             self.event_log: list[str] = []
-            self.request_log: list[tuple[str, str]] = []
             self.clock_offset = 0
             self.failing_payments = 0
             self.failing_outcome = "decline"
             self._counter = 0
-            self._invoice_number = 0
 
     def now(self) -> int:
         return int(time.time()) + self.clock_offset

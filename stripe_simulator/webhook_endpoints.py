@@ -4,8 +4,6 @@ tests' direct registration. Delivery itself is delivery.py's.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from stripe_simulator.common import (
     StripeError,
     as_bool,
@@ -74,19 +72,3 @@ class WebhookEndpointsMixin:
 
     def webhook_secret(self, endpoint_id: str) -> str:
         return self.internal[endpoint_id]["secret"]
-
-    def add_webhook_endpoint(
-        self,
-        url: str,
-        *,
-        enabled_events: Iterable[str] = ("*",),
-        secret: str | None = None,
-        metadata: dict | None = None,
-    ) -> dict:
-        """Register an endpoint directly (tests); returns it with its `secret`."""
-        endpoint = self.webhook_endpoint_create(
-            {"url": url, "enabled_events": list(enabled_events), "metadata": metadata or {}}
-        )
-        if secret:
-            self.internal[endpoint["id"]]["secret"] = endpoint["secret"] = secret
-        return endpoint

@@ -252,7 +252,6 @@ class Api:
             ("Request-Id", request_id),
             ("Stripe-Version", headers.get("stripe-version") or self.sim.api_version),
         ]
-        self.sim.request_log.append((method, path))
         try:
             key = self._authenticate(headers)
             params = parse_form(query if method in ("GET", "DELETE") and not body else body or query)
