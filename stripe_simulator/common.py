@@ -1,5 +1,6 @@
 """Constants and helpers shared by the Stripe simulator's modules: ids, Stripe's errors,
-parameter parsing. Framework-free."""
+parameter parsing. Framework-free. Values the project's settings hold (the API version) are not
+repeated here: the simulator reads them from Django settings (state.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ import string
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-API_VERSION = "2026-08-26.dahlia"
 # Looks like a real test key: dj-stripe validates `sk_test_` + 24+ alphanumerics.
 SIMULATOR_API_KEY = "sk_test_" + "51QbSimulatorOnlyNotARealStripeKey0000"
 ACCOUNT_ID = "acct_1QbSimulatorAcct"

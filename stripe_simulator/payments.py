@@ -1,10 +1,10 @@
 """Money coming in (a mixin of `StripeSimulator`): payment methods, payment intents, charges,
 invoice payments and balance transactions. Money going back is refunds.py's and disputes.py's.
 
-Under API version 2026-08-26.dahlia an invoice names no charge or payment intent and a charge or
-payment intent names no invoice: the link is the InvoicePayment (`inpay_…`, `payment.type =
-"payment_intent"`), listed by `GET /v1/invoice_payments?invoice=…` or `expand[]=payments` on the
-invoice. What Stripe does, and the simulator with it:
+Under the pinned API version (`settings.STRIPE_API_VERSION`) an invoice names no charge or
+payment intent and a charge or payment intent names no invoice: the link is the InvoicePayment
+(`inpay_…`, `payment.type = "payment_intent"`), listed by `GET /v1/invoice_payments?invoice=…` or
+`expand[]=payments` on the invoice. What Stripe does, and the simulator with it:
 
 - An invoice with something to pay gets, when it is finalized, a PaymentIntent
   (`payment_intent.created`) and its default InvoicePayment (status `open`).

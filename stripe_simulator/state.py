@@ -19,9 +19,10 @@ import time
 from collections.abc import Iterable
 from contextlib import contextmanager
 
+from django.conf import settings
+
 from stripe_simulator.common import (
     ACCOUNT_ID,
-    API_VERSION,
     PREFIX_KIND,
     SIMULATOR_API_KEY,
     StripeError,
@@ -46,7 +47,6 @@ class SimulatorState:
         *,
         api_key: str = SIMULATOR_API_KEY,
         public_url: str = "",
-        api_version: str = API_VERSION,
         retries_exhausted: str = "cancel",
         webhook_timeout: float = 30.0,
     ):
@@ -54,7 +54,8 @@ class SimulatorState:
         self.api_keys = {api_key}
         self.api_key = api_key
         self.public_url = public_url.rstrip("/")
-        self.api_version = api_version
+        # The version the project pins; events and answers carry it, as Stripe's do.
+        self.api_version = settings.STRIPE_API_VERSION
         # What Stripe does when smart retries are exhausted ("cancel" or "mark_unpaid"),
         # as set in the Dashboard under Billing > Revenue recovery.
         self.retries_exhausted = retries_exhausted
