@@ -418,7 +418,11 @@ class BillingLicenseAdmin(LicenseAdmin):
         refunds_table = html_table(
             ["When", "What", "Amount", "Reason", "Stripe id"], money_back, "No refunds or disputes."
         )
-        return format_html("{}{}", invoice_table, refunds_table)
+        return format_html(
+            '<p class="qb-subhead">Invoices</p>{}<p class="qb-subhead">Refunds and disputes</p>{}',
+            invoice_table,
+            refunds_table,
+        )
 
 
 admin.site.unregister(License)
