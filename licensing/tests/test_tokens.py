@@ -102,7 +102,7 @@ def test_a_client_verifies_offline_with_plain_pyjwt_and_the_jwks_endpoint(keyrin
     token = tokens.issue(CLAIMS, expires_at=in_days(1))
     published = client.get("/.well-known/jwks.json").json()
 
-    # What the README tells app developers to do, with no server code involved.
+    # What docs/client-guide.md tells app developers to do, with no server code involved.
     keys = {key.key_id: key for key in jwt.PyJWKSet.from_dict(published).keys}
     signing_key = keys[jwt.get_unverified_header(token)["kid"]]
     claims = jwt.decode(
@@ -118,11 +118,11 @@ def test_a_client_verifies_offline_with_plain_pyjwt_and_the_jwks_endpoint(keyrin
 
 
 def test_the_client_snippet_in_the_docs_verifies_offline(keyring_path, client, settings, tmp_path):
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("### Verifying a token offline in the app", 1)[1]
+    guide = (ROOT / "docs" / "client-guide.md").read_text()
+    section = guide.split("### Verifying a token offline in the app", 1)[1]
     snippet = section.split("```python\n", 1)[1].split("```", 1)[0]
     namespace: dict = {}
-    exec(compile(snippet, "README.md", "exec"), namespace)
+    exec(compile(snippet, "docs/client-guide.md", "exec"), namespace)
     namespace["ISSUER"] = settings.SITE_URL
     namespace["JWKS_FILE"] = tmp_path / "jwks.json"
     namespace["JWKS_FILE"].write_bytes(client.get("/.well-known/jwks.json").content)
