@@ -50,7 +50,7 @@ format: install
 	$(BIN)/ruff check --fix .
 
 ## make bench: validate vs a bare Django view under gunicorn + wrk, 100,000 licenses in PostgreSQL
-## ($(BENCH_DATABASE_URL)); not a test. Needs wrk (apt-get install wrk). See the README (Benchmark).
+## ($(BENCH_DATABASE_URL)); not a test. Needs wrk (apt-get install wrk). See docs/benchmark.md.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/qb_bench
 bench: install
 	@command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk"; exit 2; }

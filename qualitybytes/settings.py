@@ -184,7 +184,7 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "QualityBytes <noreply@qualitybytes.test>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-# The outbox (qualitybytes/outbox.py; README, "Emails"): every email is a row written in the
+# The outbox (qualitybytes/outbox.py; docs/operations.md, "Emails: the outbox"): every email is a row written in the
 # transaction that causes it, its subject and bodies encrypted with LICENSE_KEY_ENCRYPTION_KEY.
 # After the commit the request tries it at once (EMAIL_OUTBOX_SEND_ON_COMMIT); whatever fails is
 # retried by `manage.py send_queued_emails` after each delay of EMAIL_OUTBOX_RETRY_SECONDS (the
@@ -286,7 +286,7 @@ def _licensing_secret(name: str, purpose: bytes) -> str:
         return value
     if not DEBUG:
         raise ImproperlyConfigured(
-            f"{name} is not set. See the README (Configuration) for how to generate it, "
+            f"{name} is not set. See docs/configuration.md (Generating the licensing secrets) for how to generate it, "
             "or set DEBUG=1 for local development."
         )
     import base64
@@ -331,7 +331,7 @@ SPECTACULAR_SETTINGS.update(
 )
 
 # Signed license tokens ---------------------------------------------------------------------
-# Tokens are Ed25519 JWTs (licensing/tokens.py); the README's "Signed license tokens" is the operator's guide.
+# Tokens are Ed25519 JWTs (licensing/tokens.py); docs/client-guide.md, "Signed license tokens", is the operator's guide.
 # Set exactly one: LICENSE_SIGNING_KEYS_FILE, a JSON keyring shared by every web instance and
 # rotated with `manage.py rotate_signing_key`, or LICENSE_SIGNING_KEY, one Ed25519 private key in
 # PEM (cannot be rotated in place). With DEBUG on and neither set, a development keyring is made
@@ -361,7 +361,7 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
 
 # Stripe simulator --------------------------------------------------------------------------
 # With DEBUG on and no Stripe secret key, every Stripe call goes to the local simulator
-# (stripe_simulator; README, "Stripe"): dj-stripe points stripe.api_base at it
+# (stripe_simulator; docs/stripe.md): dj-stripe points stripe.api_base at it
 # (STRIPE_API_HOST) and the key is a fake in the real format (dj-stripe checks it). The simulator
 # refuses to run with DEBUG off. Setting STRIPE_TEST_SECRET_KEY switches the same code to Stripe.
 STRIPE_SIMULATOR = DEBUG and not (STRIPE_TEST_SECRET_KEY or STRIPE_LIVE_SECRET_KEY)
@@ -376,7 +376,7 @@ if STRIPE_SIMULATOR:
     INSTALLED_APPS += ["stripe_simulator.apps.StripeSimulatorConfig"]
 
 # Operations --------------------------------------------------------------------------------
-# Deployment, health checks, headers and scale-out: README, "Deploying and operating".
+# Deployment, health checks, headers and scale-out: docs/operations.md.
 
 # Optional read replica. The validation API reads from it (qualitybytes/db_router.py); every
 # write and every other read stays on `default`. Tests mirror it onto `default`.

@@ -3,7 +3,7 @@
 Framework-free at its core but for the values it shares with the project, which it reads from
 Django settings (the API version): `StripeSimulator` holds the state and the Stripe-side actions,
 `make_wsgi_app` serves the HTTP API and the hosted pages, `SimulatorServer` runs that app on
-loopback. It never runs with DEBUG off (see `server.py`). Usage: the README's "Stripe" section.
+loopback. It never runs with DEBUG off (see `server.py`). Usage: docs/stripe.md.
 """
 
 from stripe_simulator.core import SIMULATOR_API_KEY, StripeError, StripeSimulator
