@@ -1,6 +1,7 @@
 """Signed license tokens: Ed25519 (EdDSA) JWTs that the desktop app verifies offline.
 
-The signing key comes from one of two places (docs/client-guide.md, "Signed license tokens", has the operator's view):
+The signing key comes from one of two places (docs/client-guide.md, "Signed license tokens", has
+the operator's view):
 
 - ``LICENSE_SIGNING_KEY``: one Ed25519 private key in PEM. Simple, but it cannot be rotated in
   place; ``rotate_signing_key --keyring PATH`` moves it into a keyring.

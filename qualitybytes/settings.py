@@ -184,12 +184,13 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = int(os.environ.get("EMAIL_TIMEOUT", "10"))
 DEFAULT_FROM_EMAIL = os.environ.get("DEFAULT_FROM_EMAIL", "QualityBytes <noreply@qualitybytes.test>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-# The outbox (qualitybytes/outbox.py; docs/operations.md, "Emails: the outbox"): every email is a row written in the
-# transaction that causes it, its subject and bodies encrypted with LICENSE_KEY_ENCRYPTION_KEY.
-# After the commit the request tries it at once (EMAIL_OUTBOX_SEND_ON_COMMIT); whatever fails is
-# retried by `manage.py send_queued_emails` after each delay of EMAIL_OUTBOX_RETRY_SECONDS (the
-# last repeats) until EMAIL_OUTBOX_MAX_ATTEMPTS attempts have failed. Bodies of sent emails are
-# erased after EMAIL_OUTBOX_PURGE_DAYS; the row stays for the record.
+# The outbox (qualitybytes/outbox.py; docs/operations.md, "Emails: the outbox"): every email
+# is a row written in the transaction that causes it, its subject and bodies encrypted with
+# LICENSE_KEY_ENCRYPTION_KEY. After the commit the request tries it at once
+# (EMAIL_OUTBOX_SEND_ON_COMMIT); whatever fails is retried by `manage.py send_queued_emails`
+# after each delay of EMAIL_OUTBOX_RETRY_SECONDS (the last repeats) until
+# EMAIL_OUTBOX_MAX_ATTEMPTS attempts have failed. Bodies of sent emails are erased after
+# EMAIL_OUTBOX_PURGE_DAYS; the row stays for the record.
 EMAIL_OUTBOX_SEND_ON_COMMIT = env_bool("EMAIL_OUTBOX_SEND_ON_COMMIT", True)
 EMAIL_OUTBOX_MAX_ATTEMPTS = int(os.environ.get("EMAIL_OUTBOX_MAX_ATTEMPTS", "6"))
 EMAIL_OUTBOX_RETRY_SECONDS = [
@@ -286,8 +287,8 @@ def _licensing_secret(name: str, purpose: bytes) -> str:
         return value
     if not DEBUG:
         raise ImproperlyConfigured(
-            f"{name} is not set. See docs/configuration.md (Generating the licensing secrets) for how to generate it, "
-            "or set DEBUG=1 for local development."
+            f"{name} is not set. See docs/configuration.md (Generating the licensing secrets) for how "
+            "to generate it, or set DEBUG=1 for local development."
         )
     import base64
 
@@ -331,7 +332,8 @@ SPECTACULAR_SETTINGS.update(
 )
 
 # Signed license tokens ---------------------------------------------------------------------
-# Tokens are Ed25519 JWTs (licensing/tokens.py); docs/client-guide.md, "Signed license tokens", is the operator's guide.
+# Tokens are Ed25519 JWTs (licensing/tokens.py); docs/client-guide.md, "Signed license tokens", is
+# the operator's guide.
 # Set exactly one: LICENSE_SIGNING_KEYS_FILE, a JSON keyring shared by every web instance and
 # rotated with `manage.py rotate_signing_key`, or LICENSE_SIGNING_KEY, one Ed25519 private key in
 # PEM (cannot be rotated in place). With DEBUG on and neither set, a development keyring is made
