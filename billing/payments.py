@@ -16,14 +16,12 @@ from datetime import UTC, datetime
 
 import stripe
 from django.conf import settings
-from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.urls import reverse
 
+from billing import emails
 from billing.models import PaymentEvent, PaymentEventKind
 from billing.services import BillingError, stripe_options, subscription_id_of_event, subscription_reconcile
 from licensing.models import License
-from qualitybytes.emails import send_on_commit
 
 logger = logging.getLogger(__name__)
 
@@ -119,8 +117,7 @@ def charge_refunds_reconcile(*, charge_id: str | None) -> list[PaymentEvent]:
 
 
 def _notify_refund(license_: License, event: PaymentEvent) -> None:
-    context = {"user": license_.owner, "license": license_, "event": event}
-    send_on_commit("payment-refunded", to=license_.owner.email, context=context)
+    emails.send_payment_refunded(event=event)
     what = "A full refund" if event.full else "A partial refund"
     _notify_staff(
         license_,
@@ -184,8 +181,7 @@ def _on_dispute_opened(license_: License, dispute: dict) -> None:
         license_.suspended_by = None
         license_.save(update_fields=["suspended_at", "suspended_reason", "suspended_by", "updated_at"])
         suspended = True
-    context = {"user": license_.owner, "license": license_, "dispute": dispute, "suspended": suspended}
-    send_on_commit("payment-disputed", to=license_.owner.email, context=context)
+    emails.send_payment_disputed(license=license_, dispute=dispute, suspended=suspended)
     _notify_staff(
         license_,
         subject=f"Dispute opened on {license_.owner.email}'s {license_.plan.name} license",
@@ -224,8 +220,7 @@ def _on_dispute_closed(license_: License, dispute: dict, *, won: bool) -> None:
         license_.suspended_reason = DISPUTE_LOST_REASON
         license_.suspended_by = None
         license_.save(update_fields=["suspended_at", "suspended_reason", "suspended_by", "updated_at"])
-    context = {"user": license_.owner, "license": license_, "dispute": dispute, "won": won}
-    send_on_commit("dispute-closed", to=license_.owner.email, context=context)
+    emails.send_dispute_closed(license=license_, dispute=dispute, won=won)
     _notify_staff(
         license_,
         subject=f"Dispute {'won' if won else 'lost'} on "
@@ -242,22 +237,8 @@ def _on_dispute_closed(license_: License, dispute: dict, *, won: bool) -> None:
 # --- staff notification -------------------------------------------------------------------------
 
 
-def staff_emails() -> list[str]:
-    """STAFF_NOTIFICATION_EMAILS, or every active superuser when it is empty."""
-    if settings.STAFF_NOTIFICATION_EMAILS:
-        return list(settings.STAFF_NOTIFICATION_EMAILS)
-    users = get_user_model().objects.filter(is_superuser=True, is_active=True)
-    return sorted(users.values_list("email", flat=True))
-
-
 def _notify_staff(license_: License, *, subject: str, lines: list[str]) -> None:
-    url = settings.SITE_URL + reverse("admin:licensing_license_change", args=[license_.pk])
-    for address in staff_emails():
-        send_on_commit(
-            "staff-payment-alert",
-            to=address,
-            context={"subject": subject, "lines": lines, "license": license_, "admin_url": url},
-        )
+    emails.send_staff_payment_alert(license=license_, subject=subject, lines=lines)
 
 
 def _money(event: PaymentEvent) -> str:

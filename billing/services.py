@@ -22,10 +22,10 @@ from djstripe.models import Subscription as DjstripeSubscription
 from djstripe.settings import djstripe_settings
 
 from accounts.models import User
+from billing import emails
 from billing.models import Interval, Plan, PlanPrice
 from licensing.models import License, LicenseStatus
 from licensing.services import license_key_issue
-from qualitybytes.emails import send_on_commit
 from teams.services import notify_owner_seat_limit_exceeded, team_create_for_license
 from teams.services import seats_in_use as teams_seats_in_use
 
@@ -372,11 +372,7 @@ def license_apply(*, data: dict) -> License | None:
         owner = license_.owner
         if created:
             issued = license_key_issue(license=license_, holder=owner)
-            send_on_commit(
-                "license-key",
-                to=owner.email,
-                context={"user": owner, "plan": facts.plan, "key": issued.plaintext, "license": license_},
-            )
+            emails.send_license_key(license=license_, key=issued.plaintext)
         if license_.seats_total > 1:
             team_create_for_license(license=license_)
         if not created and old_plan.seats > license_.plan.seats:
@@ -384,9 +380,7 @@ def license_apply(*, data: dict) -> License | None:
             if excess > 0:
                 # Changed in the portal or by staff: the newest keys beyond the limit stop validating.
                 notify_owner_seat_limit_exceeded(license=license_, excess=excess)
-        _notify_changes(
-            license_, owner=owner, facts=facts, old_plan=old_plan, old_status=old_status, created=created
-        )
+        _notify_changes(license_, facts=facts, old_plan=old_plan, old_status=old_status, created=created)
     return license_
 
 
@@ -425,21 +419,17 @@ def _get_or_create_locked(facts: SubscriptionFacts, owner: User) -> tuple[Licens
 def _notify_changes(
     license_: License,
     *,
-    owner: User,
     facts: SubscriptionFacts,
     old_plan: Plan,
     old_status: str,
     created: bool,
 ) -> None:
-    context = {"user": owner, "plan": license_.plan, "license": license_}
     if license_.status == LicenseStatus.GRACE and old_status != LicenseStatus.GRACE:
-        send_on_commit(
-            "payment-failed", to=owner.email, context={**context, "fix_url": reverse("billing:manage")}
-        )
+        emails.send_payment_failed(license=license_)
     if facts.status == "canceled" and (created or old_status != LicenseStatus.INACTIVE):
-        send_on_commit("subscription-canceled", to=owner.email, context=context)
+        emails.send_subscription_canceled(license=license_)
     if not created and old_plan.pk != license_.plan_id:
-        send_on_commit("plan-changed", to=owner.email, context={**context, "old_plan": old_plan})
+        emails.send_plan_changed(license=license_, old_plan=old_plan)
 
 
 def subscription_id_of_event(event_type: str, obj: dict) -> str | None:

@@ -21,7 +21,7 @@ from django.utils import timezone
 from accounts.models import User
 from licensing.models import VALID_CODES, License, LicenseKey
 from licensing.services import license_key_issue, license_key_revoke
-from qualitybytes.emails import send_on_commit
+from teams import emails
 from teams.models import (
     MANAGER_ROLES,
     Invitation,
@@ -236,17 +236,7 @@ def invitation_url(token: str) -> str:
 
 
 def _send_invitation(invitation: Invitation, token: str) -> None:
-    send_on_commit(
-        "team-invitation",
-        to=invitation.email,
-        context={
-            "invitation": invitation,
-            "team": invitation.team,
-            "plan": invitation.team.license.plan,
-            "inviter": invitation.invited_by,
-            "url": invitation_url(token),
-        },
-    )
+    emails.send_invitation(invitation=invitation, url=invitation_url(token))
 
 
 def _expiry(now: datetime) -> datetime:
@@ -496,7 +486,7 @@ def member_remove(*, membership: Membership, by: User, now: datetime | None = No
         )
     team, user = membership.team, membership.user
     _release(membership, reason=f"Removed from the team by {by.email}.", now=now)
-    send_on_commit("team-member-removed", to=user.email, context={"user": user, "team": team, "by": by})
+    emails.send_member_removed(user=user, team=team, by=by)
     logger.info(
         "Membership of user %s in team %s removed by %s.", user.public_id, team.public_id, by.public_id
     )
@@ -550,15 +540,4 @@ def notify_owner_seat_limit_exceeded(*, license: License, excess: int) -> None:
     """
     if excess < 1:
         return
-    send_on_commit(
-        "team-seat-limit-exceeded",
-        to=license.owner.email,
-        context={
-            "user": license.owner,
-            "license": license,
-            "plan": license.plan,
-            "excess": excess,
-            "seats": license.seats_total,
-            "team_url": settings.SITE_URL + reverse("teams:detail"),
-        },
-    )
+    emails.send_seat_limit_exceeded(license=license, excess=excess)
