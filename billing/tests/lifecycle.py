@@ -1,6 +1,7 @@
 """Steps of a customer's life with Stripe, as the tests drive them: through our pages, the
 simulator's Stripe-side actions, and the validation API's answer at the end."""
 
+import stripe
 from django.core import mail
 from django.urls import reverse
 
@@ -33,3 +34,17 @@ def validate(client, license_, **extra) -> dict:
 
 def subject_lines() -> list[str]:
     return [message.subject for message in mail.outbox]
+
+
+def subscribe_in_stripe_dashboard(sim, license_: License, lookup_key: str = "qb_solo_monthly") -> License:
+    """A second subscription for the same Stripe customer and card, made outside Checkout (the
+    Stripe dashboard): no `user_id` in its metadata. Returns its license once the webhooks landed."""
+    existing = stripe.Subscription.retrieve(license_.stripe_subscription_id)
+    price = stripe.Price.list(lookup_keys=[lookup_key]).data[0]
+    made = stripe.Subscription.create(
+        customer=existing["customer"],
+        items=[{"price": price["id"]}],
+        default_payment_method=existing["default_payment_method"],
+    )
+    sim.flush()
+    return License.objects.get(stripe_subscription_id=made["id"])

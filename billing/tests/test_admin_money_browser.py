@@ -6,8 +6,8 @@ import stripe
 from playwright.sync_api import expect
 
 from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
-from billing.tests.lifecycle import buy
-from licensing.models import License, LicenseStatus
+from billing.tests.lifecycle import buy, subscribe_in_stripe_dashboard
+from licensing.models import LicenseStatus
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -16,14 +16,7 @@ def test_staff_see_money_back_and_cancel_and_refund_a_duplicate(page, live_serve
     first = buy(client, catalogue, buyer, plan="team")
     existing = stripe.Subscription.retrieve(first.stripe_subscription_id)
     catalogue.refund(existing["latest_invoice"], amount=1000)
-    solo = stripe.Price.list(lookup_keys=["qb_solo_monthly"]).data[0]
-    stripe.Subscription.create(
-        customer=existing["customer"],
-        items=[{"price": solo["id"]}],
-        default_payment_method=existing["default_payment_method"],
-    )
-    catalogue.flush()
-    duplicate = License.objects.exclude(pk=first.pk).get(owner=buyer)
+    duplicate = subscribe_in_stripe_dashboard(catalogue, first)
     staff = UserFactory(email="ops@qualitybytes.test", is_staff=True, is_superuser=True)
 
     page.goto("/admin/")

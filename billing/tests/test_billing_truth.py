@@ -15,7 +15,7 @@ from djstripe.models import Customer
 from accounts.tests.factories import UserFactory
 from billing.models import Plan, PlanPrice
 from billing.services import duplicate_subscriptions, live_license_for
-from billing.tests.lifecycle import buy, start_checkout, validate
+from billing.tests.lifecycle import buy, start_checkout, subscribe_in_stripe_dashboard, validate
 from licensing.models import License, LicenseStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -386,18 +386,10 @@ def test_a_paid_upgrade_is_charged_now_and_applied(client, catalogue, buyer):
 
 def test_deleting_the_stripe_customer_ends_the_license_and_keeps_its_owner(client, catalogue, buyer):
     checkout = buy(client, catalogue, buyer)
-    existing = stripe.Subscription.retrieve(checkout.stripe_subscription_id)
-    customer = existing["customer"]
-    # A subscription made outside Checkout (the Stripe dashboard): no user_id in its metadata,
-    # so only the customer's link to the user tells whose it is — until the customer is deleted.
-    solo = stripe.Price.list(lookup_keys=["qb_solo_monthly"]).data[0]
-    outside = stripe.Subscription.create(
-        customer=customer,
-        items=[{"price": solo["id"]}],
-        default_payment_method=existing["default_payment_method"],
-    )
-    catalogue.flush()
-    license_ = License.objects.get(stripe_subscription_id=outside["id"])
+    customer = stripe.Subscription.retrieve(checkout.stripe_subscription_id)["customer"]
+    # No user_id in its metadata: only the customer's link to the user tells whose it is —
+    # until the customer is deleted.
+    license_ = subscribe_in_stripe_dashboard(catalogue, checkout)
     assert license_.owner == buyer
 
     catalogue.delete_customer(customer)

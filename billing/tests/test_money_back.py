@@ -11,7 +11,7 @@ from django.urls import reverse
 from accounts.tests.factories import UserFactory
 from billing import payments
 from billing.models import PaymentEvent, PaymentEventKind
-from billing.tests.lifecycle import buy, validate
+from billing.tests.lifecycle import buy, subscribe_in_stripe_dashboard, validate
 from licensing.models import License, LicenseStatus
 from licensing.services import license_suspend
 
@@ -195,16 +195,7 @@ def test_staff_revoke_and_cancel_in_one_step(client, catalogue, buyer, staff):
 
 def test_staff_cancel_and_refund_a_duplicate_subscription(client, catalogue, buyer, staff):
     first = buy(client, catalogue, buyer, plan="team")
-    existing = stripe.Subscription.retrieve(first.stripe_subscription_id)
-    solo = stripe.Price.list(lookup_keys=["qb_solo_monthly"]).data[0]
-    # Made in the Stripe dashboard: a second live subscription for the same customer and card.
-    stripe.Subscription.create(
-        customer=existing["customer"],
-        items=[{"price": solo["id"]}],
-        default_payment_method=existing["default_payment_method"],
-    )
-    catalogue.flush()
-    second = License.objects.exclude(pk=first.pk).get(owner=buyer)
+    second = subscribe_in_stripe_dashboard(catalogue, first)
     client.force_login(staff)
     listing = client.get(
         reverse("admin:licensing_license_changelist"), {"billed_twice": "yes"}
