@@ -17,13 +17,18 @@ from django.db.models import (
 from django.db.models.functions import Coalesce
 from django.utils.html import format_html, format_html_join
 
-from billing import payments
+from billing import (
+    admin_users,  # noqa: F401 - registers the User admin
+    payments,
+)
 from billing.models import PaymentEvent, PaymentEventKind, Plan
 from billing.services import BillingError, plan_sync, stripe_options
 from billing.templatetags.billing_tags import money
-from licensing.admin import LicenseAdmin, ReasonForm, StaffAction, html_table, local_time
+from licensing.admin import LicenseAdmin, ReasonForm, StaffAction
 from licensing.models import License, LicenseStatus
 from licensing.services import LicensingError, license_revoke
+from qualitybytes.admin_helpers import html_table, local_time
+from teams.services import team_create_for_license
 
 # What Stripe charges: a change to any of these must reach Stripe before it is shown. (A new
 # name reaches the Stripe product with the "Sync with Stripe" action or `sync_plans`.)
@@ -359,6 +364,12 @@ class BillingLicenseAdmin(LicenseAdmin):
                 disputed=Exists(events.filter(kind=PaymentEventKind.DISPUTE_OPENED)),
             )
         )
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if not change and obj.seats_total > 1:
+            # A comp license with seats gets its team, by the one route every license takes.
+            team_create_for_license(license=obj)
 
     @admin.display(description="status")
     def state(self, obj: License):

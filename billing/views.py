@@ -9,6 +9,7 @@ from django.views.decorators.http import require_POST
 from billing import services
 from billing.forms import ChangePlanForm
 from billing.models import Interval, Plan
+from licensing import selectors
 
 
 def _interval(request) -> str:
@@ -27,7 +28,7 @@ def subscribe(request, slug: str):
     interval = _interval(request)
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path(), reverse("account_signup"))
-    if services.live_license_for(request.user):
+    if selectors.live_license_for(request.user):
         messages.info(request, "You already have a subscription: choose its new plan here.")
         return redirect(f"{reverse('billing:manage')}?plan={plan.slug}&interval={interval}")
     if request.method != "POST":
@@ -64,7 +65,7 @@ def cancel(request):
 
 @login_required
 def manage(request):
-    license_ = services.live_license_for(request.user)
+    license_ = selectors.live_license_for(request.user)
     initial = {"plan": request.GET.get("plan"), "interval": _interval(request)}
     if license_ and not request.GET.get("plan"):
         initial = {"plan": license_.plan.slug, "interval": license_.billing_interval}
@@ -89,7 +90,7 @@ def manage(request):
         "pay_url": pay_url,
         "pay_amount": pay_amount,
         "pay_currency": pay_currency,
-        "duplicates": services.duplicate_subscriptions(request.user) if license_ else [],
+        "duplicates": selectors.duplicate_subscriptions(request.user) if license_ else [],
     }
     return render(request, "billing/manage.html", context)
 
@@ -107,7 +108,7 @@ def resume_subscription(request):
 
 
 def _act(request, action, done: str):
-    license_ = services.live_license_for(request.user)
+    license_ = selectors.live_license_for(request.user)
     if license_ is None:
         messages.error(request, "You have no active subscription.")
         return redirect("pricing")

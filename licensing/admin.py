@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django import forms
-from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import PermissionDenied
@@ -25,7 +24,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.html import format_html, format_html_join
+from django.utils.html import format_html
 
 from licensing import keys, services
 from licensing.exports import licenses_csv_write
@@ -40,6 +39,7 @@ from licensing.models import (
     ValidationEvent,
     stale_cutoff,
 )
+from qualitybytes.admin_helpers import html_table, local_time, stripe_dashboard_url
 
 RECENT_EVENTS = 20
 # What a license validates as, in a word or two for the lists.
@@ -73,22 +73,6 @@ def _count(queryset, group: str):
     """A correlated COUNT(*) of `queryset` (filtered on the outer row through `group`), 0 when empty."""
     counted = queryset.order_by().values(group).annotate(n=Count("pk")).values("n")
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
-
-
-def html_table(headers: list[str], rows: list[tuple], empty: str):
-    if not rows:
-        return format_html('<p class="qb-empty">{}</p>', empty)
-    head = format_html_join("", "<th>{}</th>", ((h,) for h in headers))
-    body = format_html_join(
-        "", "<tr>{}</tr>", ((format_html_join("", "<td>{}</td>", ((c,) for c in row)),) for row in rows)
-    )
-    return format_html(
-        '<table class="qb-table"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>', head, body
-    )
-
-
-def local_time(value: datetime | None) -> str:
-    return f"{timezone.localtime(value):%Y-%m-%d %H:%M}" if value else "—"
 
 
 # --- staff actions with a reason ---------------------------------------------------------------
@@ -479,10 +463,6 @@ class LicenseAdmin(StaffActionsMixin, admin.ModelAdmin):
         if not change:
             # A license typed in here is a comp license: its owner gets a key (shown in their dashboard).
             services.license_key_issue(license=obj, holder=obj.owner)
-            if obj.seats_total > 1:
-                from teams.services import team_create_for_license
-
-                team_create_for_license(license=obj)
 
     def get_search_results(self, request, queryset, search_term):
         found = search_by_full_key(queryset, search_term, "keys__digest")
@@ -604,13 +584,6 @@ class LicenseAdmin(StaffActionsMixin, admin.ModelAdmin):
         response["Content-Disposition"] = f'attachment; filename="licenses-{timezone.now():%Y%m%d-%H%M}.csv"'
         licenses_csv_write(response, License.objects.filter(pk__in=queryset.values("pk")))
         return response
-
-
-def stripe_dashboard_url(kind: str, stripe_id: str, *, livemode: bool | None = None) -> str:
-    """A link into the Stripe dashboard; test-mode objects live under /test/."""
-    if livemode is None:
-        livemode = settings.STRIPE_LIVE_MODE
-    return f"https://dashboard.stripe.com/{'' if livemode else 'test/'}{kind}/{stripe_id}"
 
 
 # --- keys ----------------------------------------------------------------------------------------

@@ -7,7 +7,8 @@ from django.db import connections, models
 from django.db.models import Q
 from django.utils import timezone
 
-from billing.models import Interval
+from accounts.models import User
+from billing.models import Interval, Plan
 from licensing import keys
 
 
@@ -198,9 +199,6 @@ _HOLDER_FIELDS = ("id", "public_id", "email", "name")
 
 @lru_cache(maxsize=8)
 def _validation_sql(alias: str, with_fingerprint: bool):
-    from accounts.models import User
-    from billing.models import Plan
-
     connection = connections[alias]
     q = connection.ops.quote_name
     selects = [(LicenseKey, "k", None), (License, "l", None), (Plan, "p", None), (User, "u", _HOLDER_FIELDS)]

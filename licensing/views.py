@@ -9,9 +9,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 from djstripe.models import Invoice
 
-from billing.services import live_license_for
 from licensing import access
 from licensing.api.customer import usage_summary
+from licensing.selectors import live_license_for
 
 CHART_WIDTH, CHART_HEIGHT, CHART_DAYS = 600, 140, 30
 

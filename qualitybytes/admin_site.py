@@ -12,6 +12,8 @@ from django.contrib.admin.forms import AdminAuthenticationForm
 from django.core.cache import cache
 from django.template.response import TemplateResponse
 
+from qualitybytes.http import client_ip
+
 # Failed logins allowed per account (whatever the client IP) and per IP before the form refuses
 # to check passwords. The account counter is what stops a password guesser who rotates IPs; the
 # IP counter stops one address trying many accounts. A locked account waits out the window (or
@@ -30,7 +32,6 @@ class LoginLimiter:
     """Counts failed admin logins in the shared cache, per email (any IP) and per IP."""
 
     def __init__(self, request):
-        from licensing.api.views import client_ip
 
         ip = client_ip(request) or "unknown"
         email = (request.POST.get("username") or "").strip().lower()
@@ -77,11 +78,13 @@ class OperatorAdminSite(admin.AdminSite):
         rank = {label: index for index, label in enumerate(self.app_order)}
         return sorted(apps, key=lambda app: (rank.get(app["app_label"], len(rank)), app["name"]))
 
-    def index(self, request, extra_context=None):
-        from licensing.figures import business_figures
+    # What the index shows above the app list: an app registers a callable returning its context
+    # (licensing registers the business figures), so this base layer imports no app.
+    index_context: dict = {}
 
-        context = {"figures": business_figures(), **(extra_context or {})}
-        return super().index(request, context)
+    def index(self, request, extra_context=None):
+        context = {name: build() for name, build in self.index_context.items()}
+        return super().index(request, {**context, **(extra_context or {})})
 
     def login(self, request, extra_context=None):
         if request.method != "POST":

@@ -14,9 +14,9 @@ from djstripe.models import Customer
 
 from accounts.tests.factories import UserFactory
 from billing.models import Plan, PlanPrice
-from billing.services import duplicate_subscriptions, live_license_for
 from billing.tests.lifecycle import buy, start_checkout, subscribe_in_stripe_dashboard, validate
 from licensing.models import License, LicenseStatus
+from licensing.selectors import duplicate_subscriptions, live_license_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

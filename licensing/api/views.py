@@ -4,7 +4,6 @@ One view per operation: parse with the input serializer, apply the per-key rate 
 service, render with the output serializer.
 """
 
-import ipaddress
 import json
 from functools import lru_cache
 
@@ -24,6 +23,7 @@ from licensing import keys, services, throttling
 from licensing.api import examples, serializers
 from licensing.models import ValidationCode
 from qualitybytes.db_router import reads_from_replica
+from qualitybytes.http import client_ip
 
 HTTP_STATUS_FOR_REFUSAL = {
     ValidationCode.NOT_FOUND: status.HTTP_404_NOT_FOUND,
@@ -85,20 +85,6 @@ def exception_handler(exc, context):
 @lru_cache(maxsize=8)
 def _rate(text: str) -> throttling.Rate | None:
     return throttling.Rate.parse(text)
-
-
-def client_ip(request) -> str | None:
-    """REMOTE_ADDR, or the address LICENSE_TRUSTED_PROXIES hops back in X-Forwarded-For."""
-    address = request.META.get("REMOTE_ADDR")
-    proxies = settings.LICENSE_TRUSTED_PROXIES
-    if proxies:
-        hops = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
-        if len(hops) >= proxies:
-            address = hops[-proxies]
-    try:
-        return str(ipaddress.ip_address(address)) if address else None
-    except ValueError:
-        return None
 
 
 class LicensingView(APIView):

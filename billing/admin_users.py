@@ -1,3 +1,6 @@
+"""The users in the operator panel, with their plan and payment status: it reads billing, licensing
+and teams, so it lives in billing, the app that may depend on all of them."""
+
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.utils import timezone
@@ -6,9 +9,9 @@ from djstripe.models import Customer
 
 from accounts.models import User
 from billing.models import Plan
-from licensing.admin import html_table, local_time, stripe_dashboard_url
 from licensing.figures import PaymentStatus, users_with_billing
 from licensing.models import Device, License, LicenseKey, stale_cutoff
+from qualitybytes.admin_helpers import html_table, local_time, stripe_dashboard_url
 from teams.models import Membership
 
 

@@ -2,7 +2,7 @@ from datetime import timedelta
 
 from django.core.management.base import BaseCommand, CommandError
 
-from licensing.expiry import licenses_expire
+from billing.expiry import licenses_expire
 
 
 class Command(BaseCommand):

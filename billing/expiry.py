@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 from django.db.models import Q
 from django.utils import timezone
 
+from billing.services import subscription_reconcile
 from licensing.models import License, LicenseStatus
 
 logger = logging.getLogger(__name__)
@@ -41,8 +42,6 @@ def _ended(now: datetime):
 def licenses_expire(
     *, now: datetime | None = None, stripe_margin: timedelta = timedelta(hours=24)
 ) -> ExpiryReport:
-    from billing.services import subscription_reconcile
-
     now = now or timezone.now()
     report = ExpiryReport()
     live = License.objects.exclude(status=LicenseStatus.INACTIVE).filter(revoked_at__isnull=True)
