@@ -134,6 +134,14 @@ def price_for(plan: Plan, interval: str) -> dict:
 
 def checkout_create(*, user: User, plan: Plan, interval: str) -> str:
     """A Checkout Session in subscription mode for `user`; returns the URL to send them to."""
+    try:
+        return _checkout_create(user=user, plan=plan, interval=interval)
+    except stripe.StripeError as exc:
+        logger.warning("Checkout for user %s could not start: %s", user.public_id, exc)
+        raise BillingError("Stripe could not be reached, so nothing was charged. Please try again.") from exc
+
+
+def _checkout_create(*, user: User, plan: Plan, interval: str) -> str:
     if interval not in Interval.values:
         raise BillingError("Choose monthly or yearly billing.")
     if live_license_for(user):
@@ -174,7 +182,10 @@ def _refuse_if_stripe_bills(customer_id: str) -> None:
         if data["status"] in LIVE_STATUSES
     ]
     for data in live:
-        subscription_data_apply(data)
+        try:
+            subscription_data_apply(data)
+        except Exception:  # noqa: BLE001 - the refusal stands; the webhook will retry the reconcile
+            logger.exception("Live subscription %s could not be reconciled at checkout", data["id"])
     if live:
         raise BillingError("You already have a subscription: change its plan instead.")
 

@@ -400,3 +400,13 @@ def test_deleting_the_stripe_customer_ends_the_license_and_keeps_its_owner(clien
         assert ended.owner == buyer and ended.status == LicenseStatus.INACTIVE
         assert validate(client, ended)["code"] == "INACTIVE"
     call_command("reconcile_subscriptions")  # nothing left that it cannot explain
+
+
+def test_stripe_unreachable_at_checkout_is_a_clear_message_not_a_500(client, catalogue, buyer, monkeypatch):
+    catalogue.flush()  # the catalogue's own webhooks are answered before Stripe goes away
+    monkeypatch.setattr(stripe, "api_base", "http://127.0.0.1:9")  # nothing listens there
+    client.force_login(buyer)
+    response = client.post(f"{reverse('billing:subscribe', args=['team'])}?interval=month", follow=True)
+    assert response.status_code == 200
+    assert "could not be reached, so nothing was charged" in response.content.decode()
+    assert not License.objects.exists()
