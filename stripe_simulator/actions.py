@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from stripe_simulator.common import (
     StripeError,
-    add_interval,
 )
 
 
@@ -36,25 +35,7 @@ class BillingCycleMixin:
                 self._cancel(sub, reason="cancellation_requested", ended_at=item["current_period_end"])
             else:
                 previous = self._items_snapshot(sub)
-                price = self.objects[item["price"]["id"]]
-                start = item["current_period_end"]
-                end = add_interval(
-                    start, price["recurring"]["interval"], price["recurring"]["interval_count"]
-                )
-                item["current_period_start"], item["current_period_end"] = start, end
-                lines = [
-                    *self.internal[sub["id"]]["pending_prorations"],
-                    {
-                        "item": item,
-                        "price": price,
-                        "quantity": item["quantity"],
-                        "start": start,
-                        "end": end,
-                        "amount": price["unit_amount"] * item["quantity"],
-                    },
-                ]
-                self.internal[sub["id"]]["pending_prorations"] = []
-                invoice = self._create_invoice(sub, "subscription_cycle", lines)
+                invoice = self._bill_next_period(sub, item["current_period_end"])
                 self._emit("customer.subscription.updated", sub, previous)
                 if sub["status"] == "unpaid":
                     # Stripe creates invoices for unpaid subscriptions but does not attempt them.

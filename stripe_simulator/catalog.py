@@ -14,6 +14,7 @@ from stripe_simulator.common import (
     check_params,
     merge_metadata,
     new_id,
+    only_modelled,
 )
 
 
@@ -34,9 +35,7 @@ class CatalogMixin:
     )
 
     def product_create(self, params: dict) -> dict:
-        check_params(params, self.PRODUCT_PARAMS)
-        if not params.get("name"):
-            raise StripeError(400, "Missing required param: name.", param="name")
+        check_params(params, self.PRODUCT_PARAMS, required=("name",))
         now = self.now()
         with self.lock:
             product_id = params.get("id") or new_id("prod_", 14)
@@ -122,14 +121,8 @@ class CatalogMixin:
     )
 
     def price_create(self, params: dict) -> dict:
-        check_params(params, self.PRICE_PARAMS)
-        for required in ("currency", "product", "unit_amount"):
-            if params.get(required) in (None, ""):
-                raise StripeError(400, f"Missing required param: {required}.", param=required)
-        if params.get("billing_scheme", "per_unit") != "per_unit":
-            raise StripeError(
-                400, "Stripe simulator: only billing_scheme=per_unit is modelled", param="billing_scheme"
-            )
+        check_params(params, self.PRICE_PARAMS, required=("currency", "product", "unit_amount"))
+        only_modelled(params, "billing_scheme", "per_unit")
         now = self.now()
         with self.lock:
             product = self._get("product", params["product"], "product")

@@ -14,7 +14,9 @@ from stripe_simulator.common import (
     as_list,
     check_params,
     merge_metadata,
+    missing_param,
     new_id,
+    only_modelled,
 )
 
 
@@ -53,10 +55,9 @@ class CheckoutMixin:
                 f"(got mode={params.get('mode')!r}).",
                 param="mode",
             )
-        if params.get("ui_mode", "hosted") != "hosted":
-            raise StripeError(400, "Stripe simulator: only ui_mode=hosted is modelled", param="ui_mode")
+        only_modelled(params, "ui_mode", "hosted")
         if not params.get("success_url"):
-            raise StripeError(400, "Missing required param: success_url.", param="success_url")
+            raise missing_param("success_url")
         if params.get("customer") and params.get("customer_email"):
             raise StripeError(
                 400,

@@ -1,6 +1,7 @@
 """Constants and helpers shared by the Stripe simulator's modules: ids, Stripe's errors,
-parameter parsing. Framework-free. Values the project's settings hold (the API version) are not
-repeated here: the simulator reads them from Django settings (state.py)."""
+parameter parsing. Framework-free. Values the project's settings hold (the API version, the
+simulator's API key) are not repeated here: the simulator reads them from Django settings
+(state.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,6 @@ import string
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
-# Looks like a real test key: dj-stripe validates `sk_test_` + 24+ alphanumerics.
-SIMULATOR_API_KEY = "sk_test_" + "51QbSimulatorOnlyNotARealStripeKey0000"
 ACCOUNT_ID = "acct_1QbSimulatorAcct"
 ALNUM = string.ascii_letters + string.digits
 PAYMENT_FAILED_MESSAGE = "Your card was declined."
@@ -173,8 +172,22 @@ def merge_metadata(current: dict | None, new) -> dict:
     return result
 
 
-def check_params(params: dict, allowed: Iterable[str]) -> None:
+def missing_param(name: str) -> StripeError:
+    return StripeError(400, f"Missing required param: {name}.", param=name)
+
+
+def check_params(params: dict, allowed: Iterable[str], *, required: Iterable[str] = ()) -> None:
+    """Stripe's first checks on a request: every parameter is known, the required ones are given."""
     allowed = set(allowed) | {"expand"}
     for name in params:
         if name not in allowed:
             raise unknown_parameter(name)
+    for name in required:
+        if params.get(name) in (None, ""):
+            raise missing_param(name)
+
+
+def only_modelled(params: dict, name: str, value: str) -> None:
+    """Refuse, loudly, a parameter value the simulator does not model (Stripe's default: `value`)."""
+    if params.get(name, value) != value:
+        raise StripeError(400, f"Stripe simulator: only {name}={value} is modelled", param=name)

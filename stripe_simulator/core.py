@@ -1,6 +1,6 @@
 """`StripeSimulator`: the simulated Stripe account, assembled from its state (state.py) and one
 mixin per Stripe resource family it serves. The rest of the project imports from here (or from
-the package): `StripeSimulator`, `SIMULATOR_API_KEY`, `StripeError`.
+the package): `StripeSimulator`, `StripeError`.
 """
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from __future__ import annotations
 from stripe_simulator.actions import BillingCycleMixin
 from stripe_simulator.catalog import CatalogMixin
 from stripe_simulator.checkout import CheckoutMixin
-from stripe_simulator.common import SIMULATOR_API_KEY, StripeError
+from stripe_simulator.common import StripeError
 from stripe_simulator.customers import CustomersMixin
 from stripe_simulator.disputes import DisputesMixin
 from stripe_simulator.invoices import InvoicesMixin
@@ -20,7 +20,7 @@ from stripe_simulator.subscription_updates import SubscriptionUpdatesMixin
 from stripe_simulator.subscriptions import SubscriptionsMixin
 from stripe_simulator.webhook_endpoints import WebhookEndpointsMixin
 
-__all__ = ["SIMULATOR_API_KEY", "StripeError", "StripeSimulator"]
+__all__ = ["StripeError", "StripeSimulator"]
 
 
 class StripeSimulator(

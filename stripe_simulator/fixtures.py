@@ -12,7 +12,7 @@
 import pytest
 import stripe
 
-from stripe_simulator.core import SIMULATOR_API_KEY, StripeSimulator
+from stripe_simulator.core import StripeSimulator
 from stripe_simulator.server import SimulatorServer
 
 
@@ -20,7 +20,7 @@ from stripe_simulator.server import SimulatorServer
 def stripe_simulator_server():
     # pytest-django runs tests with DEBUG off, where the simulator refuses to start; the
     # explicit flag is honoured only while pytest runs a test (see server.check_allowed).
-    server = SimulatorServer(StripeSimulator(api_key=SIMULATOR_API_KEY)).start(allow_in_tests=True)
+    server = SimulatorServer(StripeSimulator()).start(allow_in_tests=True)
     yield server
     server.stop()
 
@@ -29,11 +29,11 @@ def stripe_simulator_server():
 def stripe_api(stripe_simulator_server, settings):
     simulator = stripe_simulator_server.simulator
     simulator.reset()
-    settings.STRIPE_TEST_SECRET_KEY = SIMULATOR_API_KEY
+    settings.STRIPE_TEST_SECRET_KEY = simulator.api_key
     settings.STRIPE_LIVE_MODE = False
     saved = stripe.api_base, stripe.api_key, stripe.default_http_client
     stripe.api_base = stripe_simulator_server.url
-    stripe.api_key = SIMULATOR_API_KEY
+    stripe.api_key = simulator.api_key
     stripe.default_http_client = None  # stripe-python builds its ordinary client
     yield simulator
     try:

@@ -14,6 +14,7 @@ from stripe_simulator.common import (
     as_int,
     as_list,
     check_params,
+    missing_param,
     money,
     new_id,
 )
@@ -393,7 +394,7 @@ class InvoicesMixin:
                 ]
                 sub = live[0] if live else None
             else:
-                raise StripeError(400, "Missing required param: customer.", param="customer")
+                raise missing_param("customer")
             ending = (
                 sub is None
                 or sub["status"] in ("canceled", "incomplete_expired")

@@ -60,6 +60,44 @@ def button(action: str, label: str, css: str) -> str:
     )
 
 
+BILLABLE = ("active", "past_due", "unpaid")
+
+
+def _paid_invoice(sim: StripeSimulator, sub: dict) -> str | None:
+    """The subscription's newest invoice that was paid by a charge (to refund or dispute)."""
+    invoices = sim.invoice_list({"subscription": sub["id"], "status": "paid", "limit": 100})["data"]
+    for invoice in invoices:
+        intent = sim._intent_of(invoice)
+        if intent and intent["status"] == "succeeded":
+            charge = sim.objects.get(intent["latest_charge"])
+            if charge and not charge["refunded"] and not charge["disputed"]:
+                return invoice["id"]
+    return None
+
+
+def _open_dispute(sim: StripeSimulator, sub: dict) -> str | None:
+    for dispute in sim.dispute_list({"limit": 100})["data"]:
+        charge = sim.objects[dispute["charge"]]
+        if charge["customer"] == sub["customer"] and dispute["status"] == "needs_response":
+            return dispute["id"]
+    return None
+
+
+def _status_in(*statuses: str):
+    return lambda sim, sub: sub["status"] in statuses
+
+
+def _action(label: str, method: str, shown, *args, on=None, **kwargs) -> tuple:
+    """A dashboard button: `sim.<method>(target, *args, deliver=False, **kwargs)`, where the target
+    is the subscription's id or what `on(sim, subscription)` picks (its invoice, dispute, customer)."""
+
+    def act(sim: StripeSimulator, sub_id: str):
+        target = on(sim, sim.objects[sub_id]) if on else sub_id
+        return getattr(sim, method)(target, *args, deliver=False, **kwargs)
+
+    return label, act, lambda sim, sub: bool(shown(sim, sub))
+
+
 class Pages:
     """Stripe's hosted pages, reduced to what a buyer needs: Checkout, Customer Portal, invoice."""
 
@@ -108,120 +146,55 @@ class Pages:
             "application/json",
         )
 
-    @staticmethod
-    def _paid_invoice(sim: StripeSimulator, sub: dict) -> str | None:
-        """The subscription's newest invoice that was paid by a charge (to refund or dispute)."""
-        invoices = sim.invoice_list({"subscription": sub["id"], "status": "paid", "limit": 100})["data"]
-        for invoice in invoices:
-            intent = sim._intent_of(invoice)
-            if intent and intent["status"] == "succeeded":
-                charge = sim.objects.get(intent["latest_charge"])
-                if charge and not charge["refunded"] and not charge["disputed"]:
-                    return invoice["id"]
-        return None
-
-    @staticmethod
-    def _open_dispute(sim: StripeSimulator, sub: dict) -> str | None:
-        for dispute in sim.dispute_list({"limit": 100})["data"]:
-            charge = sim.objects[dispute["charge"]]
-            if charge["customer"] == sub["customer"] and dispute["status"] == "needs_response":
-                return dispute["id"]
-        return None
-
     # name: (label, action(sim, sub_id), shown for this subscription?)
     DASHBOARD_ACTIONS = {
-        "renew": (
-            "Renew (paid)",
-            lambda sim, sub: sim.renew(sub, backdate=True, deliver=False),
-            lambda sim, sub: sub["status"] in ("active", "past_due", "unpaid"),
-        ),
-        "fail_payment": (
-            "Renewal fails",
-            lambda sim, sub: sim.fail_payment(sub, backdate=True, deliver=False),
-            lambda sim, sub: sub["status"] in ("active", "past_due", "unpaid"),
-        ),
-        "retry_payment": (
+        "renew": _action("Renew (paid)", "renew", _status_in(*BILLABLE), backdate=True),
+        "fail_payment": _action("Renewal fails", "fail_payment", _status_in(*BILLABLE), backdate=True),
+        "retry_payment": _action(
             "Retry succeeds",
-            lambda sim, sub: sim.retry_payment(sub, deliver=False),
+            "retry_payment",
             lambda sim, sub: (
                 sub["status"] in ("past_due", "unpaid", "incomplete") or bool(sub["pending_update"])
             ),
         ),
-        "exhaust_retries": (
-            "Exhaust retries",
-            lambda sim, sub: sim.exhaust_retries(sub, deliver=False),
-            lambda sim, sub: sub["status"] == "past_due",
-        ),
-        "cancel_at_period_end": (
+        "exhaust_retries": _action("Exhaust retries", "exhaust_retries", _status_in("past_due")),
+        "cancel_at_period_end": _action(
             "Cancel at period end",
-            lambda sim, sub: sim.cancel_at_period_end(sub, deliver=False),
+            "cancel_at_period_end",
             lambda sim, sub: (
                 sub["status"] in ("active", "trialing", "past_due") and not sub["cancel_at_period_end"]
             ),
         ),
-        "resume": (
+        "resume": _action(
             "Resume",
-            lambda sim, sub: sim.resume(sub, deliver=False),
+            "resume",
             lambda sim, sub: sub["cancel_at_period_end"] and sub["status"] not in ("canceled",),
         ),
-        "cancel_now": (
+        "cancel_now": _action(
             "Cancel now",
-            lambda sim, sub: sim.cancel_now(sub, deliver=False),
+            "cancel_now",
             lambda sim, sub: sub["status"] not in ("canceled", "incomplete_expired"),
         ),
-        "trial_will_end": (
-            "Trial ends in 3 days",
-            lambda sim, sub: sim.trial_will_end(sub, deliver=False),
-            lambda sim, sub: sub["status"] == "trialing",
+        "trial_will_end": _action("Trial ends in 3 days", "trial_will_end", _status_in("trialing")),
+        "end_trial": _action("End trial", "end_trial", _status_in("trialing")),
+        "resume_paused": _action("Resume paused", "resume_paused", _status_in("paused")),
+        "expire_incomplete": _action(
+            "Expire incomplete (23 h)", "expire_incomplete", _status_in("incomplete")
         ),
-        "end_trial": (
-            "End trial",
-            lambda sim, sub: sim.end_trial(sub, deliver=False),
-            lambda sim, sub: sub["status"] == "trialing",
-        ),
-        "resume_paused": (
-            "Resume paused",
-            lambda sim, sub: sim.resume_paused(sub, deliver=False),
-            lambda sim, sub: sub["status"] == "paused",
-        ),
-        "expire_incomplete": (
-            "Expire incomplete (23 h)",
-            lambda sim, sub: sim.expire_incomplete(sub, deliver=False),
-            lambda sim, sub: sub["status"] == "incomplete",
-        ),
-        "expire_pending_update": (
+        "expire_pending_update": _action(
             "Expire pending update",
-            lambda sim, sub: sim.expire_pending_update(sub, deliver=False),
+            "expire_pending_update",
             lambda sim, sub: bool(sub["pending_update"]),
         ),
-        "refund": (
-            "Refund last payment",
-            lambda sim, sub: sim.refund(Pages._paid_invoice(sim, sim.objects[sub]), deliver=False),
-            lambda sim, sub: Pages._paid_invoice(sim, sub) is not None,
-        ),
-        "dispute": (
-            "Dispute last payment",
-            lambda sim, sub: sim.dispute(Pages._paid_invoice(sim, sim.objects[sub]), deliver=False),
-            lambda sim, sub: Pages._paid_invoice(sim, sub) is not None,
-        ),
-        "dispute_won": (
-            "Dispute won",
-            lambda sim, sub: sim.close_dispute(
-                Pages._open_dispute(sim, sim.objects[sub]), True, deliver=False
-            ),
-            lambda sim, sub: Pages._open_dispute(sim, sub) is not None,
-        ),
-        "dispute_lost": (
-            "Dispute lost",
-            lambda sim, sub: sim.close_dispute(
-                Pages._open_dispute(sim, sim.objects[sub]), False, deliver=False
-            ),
-            lambda sim, sub: Pages._open_dispute(sim, sub) is not None,
-        ),
-        "delete_customer": (
+        "refund": _action("Refund last payment", "refund", _paid_invoice, on=_paid_invoice),
+        "dispute": _action("Dispute last payment", "dispute", _paid_invoice, on=_paid_invoice),
+        "dispute_won": _action("Dispute won", "close_dispute", _open_dispute, True, on=_open_dispute),
+        "dispute_lost": _action("Dispute lost", "close_dispute", _open_dispute, False, on=_open_dispute),
+        "delete_customer": _action(
             "Delete customer",
-            lambda sim, sub: sim.delete_customer(sim.objects[sub]["customer"], deliver=False),
+            "delete_customer",
             lambda sim, sub: not sim.objects.get(sub["customer"], {}).get("deleted"),
+            on=lambda sim, sub: sub["customer"],
         ),
     }
 

@@ -26,6 +26,7 @@ from stripe_simulator.common import (
     StripeError,
     as_list,
     check_params,
+    missing_param,
     new_id,
 )
 
@@ -105,6 +106,18 @@ class PaymentsMixin:
         if deliver:
             self._after_action()
         return self.render(card["id"])
+
+    def _customers_payment_method(self, customer_id: str, method_id: str) -> dict:
+        """`default_payment_method` as a subscription takes it: a card attached to its customer."""
+        method = self._get("payment_method", method_id, "default_payment_method")
+        if method["customer"] != customer_id:
+            raise StripeError(
+                400,
+                "The customer does not have a payment method with the ID "
+                f"{method['id']}. The payment method must be attached to the customer.",
+                param="default_payment_method",
+            )
+        return method
 
     def _payment_method_of(self, invoice: dict) -> str | None:
         """The card Stripe charges for an invoice: the subscription's default payment method, else
@@ -489,7 +502,7 @@ class PaymentsMixin:
                     raise StripeError(400, "Invalid object", param="payment")
                 check_params(payment, ("type", "payment_intent", "payment_record"))
                 if not payment.get("type"):
-                    raise StripeError(400, "Missing required param: payment[type].", param="payment[type]")
+                    raise missing_param("payment[type]")
                 payments = [p for p in payments if p["payment"]["type"] == payment["type"]]
                 if payment.get("payment_intent"):
                     payments = [

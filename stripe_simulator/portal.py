@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from stripe_simulator.common import (
-    StripeError,
     check_params,
     new_id,
 )
@@ -15,10 +14,8 @@ class PortalMixin:
     # ------------------------------------------------------- billing portal
 
     def portal_session_create(self, params: dict) -> dict:
-        check_params(params, ("customer", "return_url", "configuration", "locale"))
+        check_params(params, ("customer", "return_url", "configuration", "locale"), required=("customer",))
         with self.lock:
-            if not params.get("customer"):
-                raise StripeError(400, "Missing required param: customer.", param="customer")
             customer = self._get("customer", params["customer"], "customer")
             session = {
                 "configuration": params.get("configuration") or "bpc_1QbSimulatorPortalConfig",

@@ -24,7 +24,6 @@ from django.conf import settings
 from stripe_simulator.common import (
     ACCOUNT_ID,
     PREFIX_KIND,
-    SIMULATOR_API_KEY,
     StripeError,
     as_int,
     as_list,
@@ -45,12 +44,14 @@ class SimulatorState:
     def __init__(
         self,
         *,
-        api_key: str = SIMULATOR_API_KEY,
+        api_key: str | None = None,
         public_url: str = "",
         retries_exhausted: str = "cancel",
         webhook_timeout: float = 30.0,
     ):
         self.lock = threading.RLock()
+        # The key settings give the simulator (a fake in the real format: dj-stripe checks it).
+        api_key = api_key or settings.STRIPE_SIMULATOR_API_KEY
         self.api_keys = {api_key}
         self.api_key = api_key
         self.public_url = public_url.rstrip("/")

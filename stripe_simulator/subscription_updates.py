@@ -100,16 +100,7 @@ class SubscriptionUpdatesMixin:
             if "description" in params:
                 apply(description=params["description"] or None)
             if params.get("default_payment_method"):
-                method = self._get(
-                    "payment_method", params["default_payment_method"], "default_payment_method"
-                )
-                if method["customer"] != sub["customer"]:
-                    raise StripeError(
-                        400,
-                        "The customer does not have a payment method with the ID "
-                        f"{method['id']}. The payment method must be attached to the customer.",
-                        param="default_payment_method",
-                    )
+                method = self._customers_payment_method(sub["customer"], params["default_payment_method"])
                 apply(default_payment_method=method["id"])
             if "cancellation_details" in params:
                 details = dict(sub["cancellation_details"])

@@ -31,7 +31,9 @@ from stripe_simulator.common import (
     check_params,
     merge_metadata,
     missing,
+    missing_param,
     new_id,
+    only_modelled,
 )
 
 
@@ -57,15 +59,8 @@ class SubscriptionsMixin:
     # ----------------------------------------------------------------- create
 
     def subscription_create(self, params: dict) -> dict:
-        check_params(params, self.SUBSCRIPTION_CREATE_PARAMS)
-        if not params.get("customer"):
-            raise StripeError(400, "Missing required param: customer.", param="customer")
-        if params.get("collection_method", "charge_automatically") != "charge_automatically":
-            raise StripeError(
-                400,
-                "Stripe simulator: only collection_method=charge_automatically is modelled",
-                param="collection_method",
-            )
+        check_params(params, self.SUBSCRIPTION_CREATE_PARAMS, required=("customer",))
+        only_modelled(params, "collection_method", "charge_automatically")
         behavior = params.get("payment_behavior") or "allow_incomplete"
         if behavior not in (
             "allow_incomplete",
@@ -95,7 +90,7 @@ class SubscriptionsMixin:
             customer = self._get("customer", params["customer"], "customer")
             raw_items = as_list(params.get("items"), "items")
             if not raw_items:
-                raise StripeError(400, "Missing required param: items.", param="items")
+                raise missing_param("items")
             if len(raw_items) != 1:
                 raise StripeError(
                     400, "Stripe simulator: only single-item subscriptions are modelled", param="items"
@@ -141,16 +136,7 @@ class SubscriptionsMixin:
                     trial_end = now + days * 86400
             method = None
             if params.get("default_payment_method"):
-                method = self._get(
-                    "payment_method", params["default_payment_method"], "default_payment_method"
-                )
-                if method["customer"] != customer["id"]:
-                    raise StripeError(
-                        400,
-                        "The customer does not have a payment method with the ID "
-                        f"{method['id']}. The payment method must be attached to the customer.",
-                        param="default_payment_method",
-                    )
+                method = self._customers_payment_method(customer["id"], params["default_payment_method"])
             has_card = bool(method or customer["invoice_settings"]["default_payment_method"])
             outcome = None
             if not trial_end and behavior != "default_incomplete":
@@ -229,7 +215,6 @@ class SubscriptionsMixin:
             if sub["status"] != "trialing":
                 raise StripeError(400, f"The subscription is not trialing (status {sub['status']}).")
             now = self.now()
-            item = sub["items"]["data"][0]
             customer = self.objects[sub["customer"]]
             has_card = bool(
                 sub["default_payment_method"] or customer["invoice_settings"]["default_payment_method"]
@@ -252,24 +237,8 @@ class SubscriptionsMixin:
                     trial_end=sub["trial_end"],
                     billing_cycle_anchor=sub["billing_cycle_anchor"],
                 )
-                price = self.objects[item["price"]["id"]]
-                end = add_interval(now, price["recurring"]["interval"], price["recurring"]["interval_count"])
-                item["current_period_start"], item["current_period_end"] = now, end
                 sub.update(trial_end=min(sub["trial_end"], now), billing_cycle_anchor=now, status="active")
-                invoice = self._create_invoice(
-                    sub,
-                    "subscription_cycle",
-                    [
-                        {
-                            "item": item,
-                            "price": price,
-                            "quantity": item["quantity"],
-                            "start": now,
-                            "end": end,
-                            "amount": price["unit_amount"] * item["quantity"],
-                        }
-                    ],
-                )
+                invoice = self._bill_next_period(sub, now)
                 self._emit("customer.subscription.updated", sub, previous)
                 outcome = self._take_payment_outcome(succeed) if has_card else "decline"
                 self._settle(invoice, outcome)
@@ -296,29 +265,31 @@ class SubscriptionsMixin:
             self._resume(sub, self._take_payment_outcome(None))
             return self.render(sub_id)
 
-    def _resume(self, sub: dict, outcome: str) -> None:
-        now = self.now()
+    def _bill_next_period(self, sub: dict, start: int) -> dict:
+        """Start the subscription's next period at `start` and draft its `subscription_cycle`
+        invoice; prorations waiting for the next invoice ride along, as on Stripe."""
         item = sub["items"]["data"][0]
         price = self.objects[item["price"]["id"]]
+        end = add_interval(start, price["recurring"]["interval"], price["recurring"]["interval_count"])
+        item["current_period_start"], item["current_period_end"] = start, end
+        cycle = {
+            "item": item,
+            "price": price,
+            "quantity": item["quantity"],
+            "start": start,
+            "end": end,
+            "amount": price["unit_amount"] * item["quantity"],
+        }
+        lines = [*self.internal[sub["id"]]["pending_prorations"], cycle]
+        self.internal[sub["id"]]["pending_prorations"] = []
+        return self._create_invoice(sub, "subscription_cycle", lines)
+
+    def _resume(self, sub: dict, outcome: str) -> None:
+        now = self.now()
         previous = self._items_snapshot(sub)
         previous.update(status=sub["status"], billing_cycle_anchor=sub["billing_cycle_anchor"])
-        end = add_interval(now, price["recurring"]["interval"], price["recurring"]["interval_count"])
-        item["current_period_start"], item["current_period_end"] = now, end
         sub.update(billing_cycle_anchor=now, status="active")
-        invoice = self._create_invoice(
-            sub,
-            "subscription_cycle",
-            [
-                {
-                    "item": item,
-                    "price": price,
-                    "quantity": item["quantity"],
-                    "start": now,
-                    "end": end,
-                    "amount": price["unit_amount"] * item["quantity"],
-                }
-            ],
-        )
+        invoice = self._bill_next_period(sub, now)
         self._emit("customer.subscription.updated", sub, previous)
         self._emit("customer.subscription.resumed", sub)
         self._settle(invoice, outcome)

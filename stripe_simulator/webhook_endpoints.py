@@ -10,6 +10,7 @@ from stripe_simulator.common import (
     as_list,
     check_params,
     merge_metadata,
+    missing_param,
     new_id,
 )
 
@@ -20,14 +21,16 @@ class WebhookEndpointsMixin:
     # ------------------------------------------------------ webhook endpoints
 
     def webhook_endpoint_create(self, params: dict) -> dict:
-        check_params(params, ("url", "enabled_events", "api_version", "description", "metadata", "connect"))
-        if not params.get("url"):
-            raise StripeError(400, "Missing required param: url.", param="url")
+        check_params(
+            params,
+            ("url", "enabled_events", "api_version", "description", "metadata", "connect"),
+            required=("url",),
+        )
         if not str(params["url"]).startswith(("http://", "https://")):
             raise StripeError(400, f"Invalid URL: {params['url']}", param="url")
         events = as_list(params.get("enabled_events"), "enabled_events")
         if not events:
-            raise StripeError(400, "Missing required param: enabled_events.", param="enabled_events")
+            raise missing_param("enabled_events")
         if as_bool(params.get("connect", False), "connect"):
             raise StripeError(400, "Stripe simulator: Connect endpoints are not modelled", param="connect")
         with self.lock:

@@ -24,7 +24,7 @@ from djstripe.models import (
 )
 from djstripe.models.api import API_KEY_REGEX
 
-from stripe_simulator import SIMULATOR_API_KEY, SimulatorRefused, SimulatorServer, StripeSimulator
+from stripe_simulator import SimulatorRefused, SimulatorServer, StripeSimulator
 from stripe_simulator.delivery import sign
 from stripe_simulator.server import check_allowed
 
@@ -98,8 +98,9 @@ def period_end(sub_id: str) -> int:
 
 
 def test_the_settings_key_looks_real_and_is_the_simulators():
-    assert re.match(API_KEY_REGEX, SIMULATOR_API_KEY)
-    assert settings.STRIPE_TEST_SECRET_KEY == SIMULATOR_API_KEY
+    assert re.match(API_KEY_REGEX, settings.STRIPE_SIMULATOR_API_KEY)
+    assert settings.STRIPE_TEST_SECRET_KEY == settings.STRIPE_SIMULATOR_API_KEY
+    assert StripeSimulator().api_key == settings.STRIPE_SIMULATOR_API_KEY
 
 
 def test_stripe_python_manages_customers_products_and_prices(stripe_api):
@@ -177,7 +178,7 @@ def test_an_unknown_route_is_a_loud_400_never_resource_missing(stripe_api, strip
     assert "Stripe simulator: unknown route POST /v1/coupons" in str(error.value)
     response = requests.get(
         f"{stripe_simulator_server.url}/v1/transfers/tr_1",
-        headers={"Authorization": f"Bearer {SIMULATOR_API_KEY}"},
+        headers={"Authorization": f"Bearer {settings.STRIPE_SIMULATOR_API_KEY}"},
         timeout=5,
     )
     assert response.status_code == 400
@@ -621,10 +622,13 @@ def test_the_development_simulator_keeps_its_objects_across_restarts(settings, t
     saved = stripe.api_base, stripe.default_http_client
     try:
         dev.install()  # what StripeSimulatorConfig.ready() does: the first call starts the server
-        customer = stripe.Customer.create(email="kept@example.com", api_key=SIMULATOR_API_KEY)
+        customer = stripe.Customer.create(email="kept@example.com", api_key=settings.STRIPE_SIMULATOR_API_KEY)
         assert requests.get(settings.STRIPE_SIMULATOR_URL + "/", timeout=5).status_code == 200
         dev.stop()
-        assert stripe.Customer.retrieve(customer.id, api_key=SIMULATOR_API_KEY).email == "kept@example.com"
+        assert (
+            stripe.Customer.retrieve(customer.id, api_key=settings.STRIPE_SIMULATOR_API_KEY).email
+            == "kept@example.com"
+        )
     finally:
         dev.stop()
         stripe.api_base, stripe.default_http_client = saved
