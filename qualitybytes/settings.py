@@ -367,12 +367,14 @@ SPECTACULAR_SETTINGS.setdefault("ENUM_NAME_OVERRIDES", {}).update(
 # (STRIPE_API_HOST) and the key is a fake in the real format (dj-stripe checks it). The simulator
 # refuses to run with DEBUG off. Setting STRIPE_TEST_SECRET_KEY switches the same code to Stripe.
 STRIPE_SIMULATOR = DEBUG and not (STRIPE_TEST_SECRET_KEY or STRIPE_LIVE_SECRET_KEY)
+# The key the simulator accepts (its tests' fixtures use it too); it opens nothing anywhere else.
+STRIPE_SIMULATOR_API_KEY = "sk_test_51QbSimulatorOnlyNotARealStripeKey0000"
 if STRIPE_SIMULATOR:
     STRIPE_SIMULATOR_URL = f"http://127.0.0.1:{int(os.environ.get('STRIPE_SIMULATOR_PORT', '12111'))}"
     STRIPE_SIMULATOR_STATE_FILE = os.environ.get(
         "STRIPE_SIMULATOR_STATE_FILE", str(BASE_DIR / "var" / "stripe-simulator.json")
     )
-    STRIPE_TEST_SECRET_KEY = "sk_test_51QbSimulatorOnlyNotARealStripeKey0000"
+    STRIPE_TEST_SECRET_KEY = STRIPE_SIMULATOR_API_KEY
     STRIPE_LIVE_MODE = False
     STRIPE_API_HOST = STRIPE_SIMULATOR_URL
     INSTALLED_APPS += ["stripe_simulator.apps.StripeSimulatorConfig"]
