@@ -224,6 +224,14 @@ REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    # One API layer (qualitybytes/api/): one error shape and one bounded JSON parser for every
+    # API. Forms and multipart stay readable for the browser's calls to the team and customer APIs.
+    "EXCEPTION_HANDLER": "qualitybytes.api.views.exception_handler",
+    "DEFAULT_PARSER_CLASSES": [
+        "qualitybytes.api.parsers.SafeJSONParser",
+        "rest_framework.parsers.FormParser",
+        "rest_framework.parsers.MultiPartParser",
+    ],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "QualityBytes License Server API",

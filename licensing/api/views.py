@@ -4,24 +4,22 @@ One view per operation: parse with the input serializer, apply the per-key rate 
 service, render with the output serializer.
 """
 
-import json
 from functools import lru_cache
 
 from django.conf import settings
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
-from rest_framework.exceptions import APIException, ParseError, ValidationError
 from rest_framework.negotiation import DefaultContentNegotiation
-from rest_framework.parsers import BaseParser
 from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
-from rest_framework.views import APIView
-from rest_framework.views import exception_handler as drf_exception_handler
 
 from licensing import keys, services, throttling
 from licensing.api import examples, serializers
 from licensing.models import ValidationCode
+from qualitybytes.api.errors import ErrorOutput
+from qualitybytes.api.parsers import SafeJSONParser
+from qualitybytes.api.views import APIView
 from qualitybytes.db_router import reads_from_replica
 from qualitybytes.http import client_ip
 
@@ -31,55 +29,11 @@ HTTP_STATUS_FOR_REFUSAL = {
 }
 
 
-class PayloadTooLarge(APIException):
-    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
-    default_code = "PAYLOAD_TOO_LARGE"
-    default_detail = "The request body is too large."
-
-
-class JSONBodyParser(BaseParser):
-    """JSON whatever the Content-Type says, read with a size bound; errors are 400, never 500."""
-
-    media_type = "application/json"
-
-    def parse(self, stream, media_type=None, parser_context=None):
-        limit = settings.LICENSE_MAX_BODY_BYTES
-        body = stream.read(limit + 1)
-        if len(body) > limit:
-            raise PayloadTooLarge(f"The request body is larger than {limit} bytes.")
-        try:
-            return json.loads(body)
-        except (ValueError, RecursionError):
-            raise ParseError("The request body is not valid JSON.") from None
-
-
 class AnyContentTypeIsJSON(DefaultContentNegotiation):
+    """The app's HTTP client may send any Content-Type; the body is read as JSON regardless."""
+
     def select_parser(self, request, parsers):
         return parsers[0]
-
-
-def exception_handler(exc, context):
-    """Errors in one shape: {code, detail} plus `errors` (400) or `retry_after` (429)."""
-    response = drf_exception_handler(exc, context)
-    if response is None:
-        return None
-    if isinstance(exc, ValidationError):
-        response.data = {
-            "code": "INVALID_REQUEST",
-            "detail": "Some fields are missing or invalid.",
-            "errors": response.data
-            if isinstance(response.data, dict)
-            else {"non_field_errors": response.data},
-        }
-    elif isinstance(exc, ParseError):
-        response.data = {"code": "INVALID_REQUEST", "detail": str(exc.detail)}
-    else:
-        code = exc.get_codes() if isinstance(exc, APIException) else "ERROR"
-        response.data = {"code": str(code).upper(), "detail": str(getattr(exc, "detail", exc))}
-    if isinstance(exc, throttling.RateLimited):
-        response["Retry-After"] = str(exc.retry_after)
-        response.data["retry_after"] = exc.retry_after
-    return response
 
 
 @lru_cache(maxsize=8)
@@ -90,29 +44,17 @@ def _rate(text: str) -> throttling.Rate | None:
 class LicensingView(APIView):
     authentication_classes: list = []
     permission_classes = [AllowAny]
-    parser_classes = [JSONBodyParser]
+    parser_classes = [SafeJSONParser]
     renderer_classes = [JSONRenderer]
     content_negotiation_class = AnyContentTypeIsJSON
     throttle_classes: list = []
     input_serializer: type[serializers.serializers.Serializer]
 
-    def get_exception_handler(self):
-        return exception_handler
-
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
-        try:
-            length = int(request.META.get("CONTENT_LENGTH") or 0)
-        except ValueError:
-            length = 0
-        if length > settings.LICENSE_MAX_BODY_BYTES:
-            raise PayloadTooLarge(f"The request body is larger than {settings.LICENSE_MAX_BODY_BYTES} bytes.")
+    def before_parsing(self, request):
         request.client_ip = client_ip(request)
         throttling.hit("ip", request.client_ip or "unknown", _rate(settings.LICENSE_RATE_LIMIT_IP))
 
     def parse_input(self, request) -> dict:
-        if not isinstance(request.data, dict):
-            raise ValidationError({"non_field_errors": ["The body must be a JSON object."]})
         serializer = self.input_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -121,18 +63,23 @@ class LicensingView(APIView):
 
 
 ERRORS = {
-    400: OpenApiResponse(
-        serializers.ErrorOutput, description="Malformed input.", examples=[examples.BAD_REQUEST]
-    ),
-    413: OpenApiResponse(
-        serializers.ErrorOutput, description="Body too large.", examples=[examples.TOO_LARGE]
-    ),
+    400: OpenApiResponse(ErrorOutput, description="Malformed input.", examples=[examples.BAD_REQUEST]),
+    413: OpenApiResponse(ErrorOutput, description="Body too large.", examples=[examples.TOO_LARGE]),
     429: OpenApiResponse(
-        serializers.ErrorOutput,
+        ErrorOutput,
         description="Rate limited; see Retry-After.",
         examples=[examples.RATE_LIMITED],
     ),
 }
+
+
+def answers(output, *statuses: int) -> dict:
+    """The schema's responses: `output` for each of `statuses`, and the error answers."""
+    return {**dict.fromkeys(statuses, output), **ERRORS}
+
+
+def refusal_status(code: str) -> int:
+    return HTTP_STATUS_FOR_REFUSAL.get(code, status.HTTP_403_FORBIDDEN)
 
 
 class ValidateLicenseView(LicensingView):
@@ -147,7 +94,7 @@ class ValidateLicenseView(LicensingView):
             + ". `GRACE` and `VALID` are valid and carry a signed `token`."
         ),
         request=serializers.ValidateInput,
-        responses={200: serializers.ValidationOutput, **ERRORS},
+        responses=answers(serializers.ValidationOutput, 200),
         examples=[examples.VALIDATE_REQUEST, *examples.VALIDATION_RESPONSES],
         tags=["licenses"],
     )
@@ -184,14 +131,7 @@ class ActivateDeviceView(LicensingView):
             "409 `TOO_MANY_DEVICES` when the key has as many devices as the plan allows."
         ),
         request=serializers.ActivateInput,
-        responses={
-            200: serializers.ActivationOutput,
-            201: serializers.ActivationOutput,
-            403: serializers.ActivationOutput,
-            404: serializers.ActivationOutput,
-            409: serializers.ActivationOutput,
-            **ERRORS,
-        },
+        responses=answers(serializers.ActivationOutput, 200, 201, 403, 404, 409),
         examples=[examples.ACTIVATE_REQUEST, *examples.ACTIVATION_RESPONSES],
         tags=["licenses"],
     )
@@ -208,7 +148,7 @@ class ActivateDeviceView(LicensingView):
         if outcome.valid:
             http_status = status.HTTP_201_CREATED if outcome.created else status.HTTP_200_OK
         else:
-            http_status = HTTP_STATUS_FOR_REFUSAL.get(outcome.code, status.HTTP_403_FORBIDDEN)
+            http_status = refusal_status(outcome.code)
         return Response(serializers.ActivationOutput(outcome).data, status=http_status)
 
 
@@ -223,7 +163,7 @@ class DeactivateDeviceView(LicensingView):
             "`DEVICE_NOT_ACTIVATED` when the fingerprint was not on the key; 404 `NOT_FOUND`."
         ),
         request=serializers.DeactivateInput,
-        responses={200: serializers.DeactivationOutput, 404: serializers.DeactivationOutput, **ERRORS},
+        responses=answers(serializers.DeactivationOutput, 200, 404),
         examples=[examples.DEACTIVATE_REQUEST, *examples.DEACTIVATION_RESPONSES],
         tags=["licenses"],
     )
@@ -248,7 +188,7 @@ class HeartbeatView(LicensingView):
             "activate again."
         ),
         request=serializers.HeartbeatInput,
-        responses={200: serializers.ValidationOutput, **ERRORS},
+        responses=answers(serializers.ValidationOutput, 200),
         examples=[examples.HEARTBEAT_REQUEST, *examples.VALIDATION_RESPONSES],
         tags=["licenses"],
     )
@@ -276,12 +216,7 @@ class UsageReportView(LicensingView):
             "403 with the license's code, or `DEVICE_NOT_ACTIVATED` when the fingerprint is not active."
         ),
         request=serializers.UsageInput,
-        responses={
-            200: serializers.UsageOutput,
-            403: serializers.UsageOutput,
-            404: serializers.UsageOutput,
-            **ERRORS,
-        },
+        responses=answers(serializers.UsageOutput, 200, 403, 404),
         examples=[examples.USAGE_REQUEST, *examples.USAGE_RESPONSES],
         tags=["licenses"],
     )
@@ -290,8 +225,5 @@ class UsageReportView(LicensingView):
         outcome = services.usage_report(
             key=data["key"], fingerprint=data["fingerprint"], feature=data["feature"], count=data["count"]
         )
-        if outcome.code == "RECORDED":
-            http_status = status.HTTP_200_OK
-        else:
-            http_status = HTTP_STATUS_FOR_REFUSAL.get(outcome.code, status.HTTP_403_FORBIDDEN)
+        http_status = status.HTTP_200_OK if outcome.code == "RECORDED" else refusal_status(outcome.code)
         return Response(serializers.UsageOutput(outcome).data, status=http_status)
