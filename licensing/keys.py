@@ -13,6 +13,8 @@ the key itself is kept only as a Fernet token so the dashboard can show it again
 import hashlib
 import hmac
 import secrets
+from dataclasses import dataclass
+from functools import cached_property
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
@@ -75,15 +77,44 @@ def _display(body: str) -> str:
     return "-".join([PREFIX, *groups])
 
 
+@dataclass(frozen=True)
+class ParsedKey:
+    """A key normalised once, with its digest computed at most once.
+
+    The API's input field yields one, and the rate limiter, the services and the queries all
+    take it, so that a request normalises its key once and hashes it once.
+    """
+
+    canonical: str
+
+    def __str__(self) -> str:
+        return self.canonical
+
+    def __repr__(self) -> str:
+        return f"ParsedKey({mask(self.canonical)!r})"  # never the secret part
+
+    @cached_property
+    def digest(self) -> str:
+        return _hmac(self.canonical)
+
+
+def parse(key: "str | ParsedKey") -> ParsedKey:
+    """`key` normalised (InvalidKey when it is not a key); a ParsedKey is returned as it is."""
+    return key if isinstance(key, ParsedKey) else ParsedKey(normalise(key))
+
+
+def _hmac(canonical: str) -> str:
+    return hmac.new(settings.LICENSE_KEY_PEPPER.encode(), canonical.encode(), hashlib.sha256).hexdigest()
+
+
 def public_prefix(key: str) -> str:
     """The non-secret first group, e.g. ``QB-7K3MX``, for support and the admin."""
     return normalise(key)[:PUBLIC_PREFIX_LENGTH]
 
 
-def digest(key: str) -> str:
+def digest(key: "str | ParsedKey") -> str:
     """HMAC-SHA256 of the canonical key under the server pepper, as 64 hex digits."""
-    canonical = normalise(key)
-    return hmac.new(settings.LICENSE_KEY_PEPPER.encode(), canonical.encode(), hashlib.sha256).hexdigest()
+    return parse(key).digest
 
 
 def mask(key: str) -> str:

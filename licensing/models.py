@@ -141,7 +141,7 @@ class LicenseKeyQuerySet(models.QuerySet):
     def active(self):
         return self.filter(status=LicenseKeyStatus.ACTIVE)
 
-    def for_key(self, key: str):
+    def for_key(self, key: "str | keys.ParsedKey"):
         """The row for a plaintext key (InvalidKey when it is not one); compares digests only."""
         return self.filter(digest=keys.digest(key))
 
@@ -152,7 +152,9 @@ class LicenseKeyQuerySet(models.QuerySet):
         except keys.InvalidKey:
             return self.filter(prefix__iexact=key_or_prefix.strip())
 
-    def for_validation(self, key: str, *, now: datetime, fingerprint: str | None) -> "LicenseKey | None":
+    def for_validation(
+        self, key: "str | keys.ParsedKey", *, now: datetime, fingerprint: str | None, lock: bool = False
+    ) -> "LicenseKey | None":
         """The key with its license, plan and holder, and the counts a validation needs, in one query.
 
         Sets `seats_used` (active keys of the license), `seat_rank` (this key's place among them by
@@ -161,8 +163,15 @@ class LicenseKeyQuerySet(models.QuerySet):
         stale devices by first activation (None when it is not active), so that after a downgrade
         the earliest devices keep working. This is the hot path: the SQL is written once per process
         instead of being built by the ORM on every call, which cost ten times the query itself.
+
+        `lock` (inside a transaction) first locks the key row, for a check-then-insert such as an
+        activation. The lock is its own statement: under READ COMMITTED a statement reads one
+        snapshot, so a `FOR UPDATE` on this query would wait for a concurrent activation and then
+        still count the devices as they were before it inserted.
         """
         digest = keys.digest(key)
+        if lock and not self.filter(digest=digest).select_for_update().values_list("pk", flat=True):
+            return None
         connection = connections[self.db]
         sql, blocks = _validation_sql(connection.alias, bool(fingerprint))
         cutoff = stale_cutoff(now)
@@ -296,14 +305,6 @@ class LicenseKey(models.Model):
         if self.status == LicenseKeyStatus.REVOKED:
             return ValidationCode.REVOKED
         return self.license.state(now)
-
-    def seat_position(self) -> int:
-        """This key's place among the license's active keys, oldest first (the owner's is 1)."""
-        return (
-            LicenseKey.objects.filter(license_id=self.license_id, status=LicenseKeyStatus.ACTIVE)
-            .filter(Q(created_at__lt=self.created_at) | Q(created_at=self.created_at, id__lte=self.id))
-            .count()
-        )
 
 
 class DeviceQuerySet(models.QuerySet):

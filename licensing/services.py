@@ -123,13 +123,9 @@ def _token(key: LicenseKey, *, code: str, now: datetime, fingerprint: str | None
     return tokens.issue(claims, expires_at=expires_at)
 
 
-def _lookup(key: str, *, now: datetime, fingerprint: str | None) -> LicenseKey | None:
-    return LicenseKey.objects.for_validation(key, now=now, fingerprint=fingerprint)
-
-
 def license_validate(
     *,
-    key: str,
+    key: str | keys.ParsedKey,
     fingerprint: str | None = None,
     entitlements: Sequence[str] = (),
     nonce: str | None = None,
@@ -138,7 +134,7 @@ def license_validate(
 ) -> Outcome:
     """Check a key the way the app asks; one read query, at most one write."""
     now = _now(now)
-    row = _lookup(key, now=now, fingerprint=fingerprint)
+    row = LicenseKey.objects.for_validation(key, now=now, fingerprint=fingerprint)
     if row is None:
         code = ValidationCode.NOT_FOUND
         return Outcome(code=code, detail=DETAILS[code], checked_at=now, fingerprint=fingerprint, nonce=nonce)
@@ -165,7 +161,7 @@ def license_validate(
 
 def device_activate(
     *,
-    key: str,
+    key: str | keys.ParsedKey,
     fingerprint: str,
     name: str = "",
     platform: str = "",
@@ -180,27 +176,18 @@ def device_activate(
     """
     now = _now(now)
     with transaction.atomic():
-        row = (
-            LicenseKey.objects.for_key(key)
-            .select_related("license__plan", "holder")
-            .select_for_update(of=("self",))
-            .first()
-        )
+        row = LicenseKey.objects.for_validation(key, now=now, fingerprint=fingerprint, lock=True)
         if row is None:
             code = ValidationCode.NOT_FOUND
             return Outcome(code=code, detail=DETAILS[code], checked_at=now, fingerprint=fingerprint)
-        code = row.state(now)
-        if code in VALID_CODES and row.seat_position() > row.license.seats_total:
-            code = ValidationCode.SEAT_LIMIT_EXCEEDED
+        # The license and seat rules are validation's; only "a new device on a full key" is
+        # activation's own, so an active device past the limit (after a downgrade) stays a no-op.
+        code, detail = _evaluate(row, now=now, fingerprint=None, entitlements=())
         if code not in VALID_CODES:
-            return Outcome(code=code, detail=DETAILS[code], checked_at=now, key=row, fingerprint=fingerprint)
+            return Outcome(code=code, detail=detail, checked_at=now, key=row, fingerprint=fingerprint)
         limit = row.license.max_devices_per_key
-        device = Device.objects.filter(key=row, fingerprint=fingerprint).first()
-        counting = Device.objects.filter(key=row).counting(now)
-        is_counted = device is not None and device.last_heartbeat_at >= now - timedelta(
-            days=settings.LICENSE_DEVICE_STALE_DAYS
-        )
-        used = counting.count()
+        is_counted = row.device_rank is not None
+        used = row.devices_used
         if not is_counted and used >= limit:
             return Outcome(
                 code=ValidationCode.TOO_MANY_DEVICES,
@@ -210,6 +197,7 @@ def device_activate(
                 devices_used=used,
                 fingerprint=fingerprint,
             )
+        device = Device.objects.filter(key=row, fingerprint=fingerprint).first()
         created = device is None
         if created:
             device = Device.objects.create(
@@ -241,7 +229,7 @@ def device_activate(
         checked_at=now,
         key=row,
         devices_used=used,
-        seats_used=row.license.keys.active().count(),
+        seats_used=row.seats_used,
         fingerprint=fingerprint,
         token=_token(row, code=code, now=now, fingerprint=fingerprint, nonce=None),
         device=device,
@@ -249,7 +237,7 @@ def device_activate(
     )
 
 
-def device_deactivate(*, key: str, fingerprint: str, now: datetime | None = None) -> Outcome:
+def device_deactivate(*, key: str | keys.ParsedKey, fingerprint: str, now: datetime | None = None) -> Outcome:
     """Remove a device from a key. Allowed whatever the license state, so a slot can always be freed."""
     now = _now(now)
     row = LicenseKey.objects.for_key(key).select_related("license__plan", "holder").first()
@@ -277,7 +265,7 @@ def device_deactivate(*, key: str, fingerprint: str, now: datetime | None = None
 
 def device_heartbeat(
     *,
-    key: str,
+    key: str | keys.ParsedKey,
     fingerprint: str,
     app_version: str = "",
     entitlements: Sequence[str] = (),
@@ -313,11 +301,11 @@ def device_cull_stale(*, days: int | None = None, now: datetime | None = None) -
 
 
 def usage_report(
-    *, key: str, fingerprint: str, feature: str, count: int = 1, now: datetime | None = None
+    *, key: str | keys.ParsedKey, fingerprint: str, feature: str, count: int = 1, now: datetime | None = None
 ) -> Outcome:
     """Add `count` uses of `feature` to today's counter for the key, from an active device."""
     now = _now(now)
-    row = _lookup(key, now=now, fingerprint=fingerprint)
+    row = LicenseKey.objects.for_validation(key, now=now, fingerprint=fingerprint)
     if row is None:
         code = ValidationCode.NOT_FOUND
         return Outcome(code=code, detail=DETAILS[code], checked_at=now, fingerprint=fingerprint)

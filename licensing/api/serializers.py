@@ -21,7 +21,8 @@ FEATURE_NAME = RegexValidator(
 
 
 class LicenseKeyField(serializers.CharField):
-    """A license key in any accepted spelling, returned in canonical form. Errors never echo it."""
+    """A license key in any accepted spelling, returned as a `keys.ParsedKey` (canonical form and
+    digest) that the rate limiter, the service and the query share. Errors never echo it."""
 
     def __init__(self, **kwargs):
         kwargs.setdefault("max_length", 4 * keys.DISPLAY_LENGTH)
@@ -30,10 +31,10 @@ class LicenseKeyField(serializers.CharField):
         )
         super().__init__(**kwargs)
 
-    def to_internal_value(self, data):
-        value = super().to_internal_value(data)
+    def run_validation(self, data=serializers.empty):
+        value = super().run_validation(data)  # the text's own checks (length) first
         try:
-            return keys.normalise(value)
+            return keys.parse(value)
         except keys.InvalidKey as exc:
             raise serializers.ValidationError(str(exc), code="invalid_key") from None
 
