@@ -12,6 +12,7 @@ from stripe_simulator.common import (
     as_int,
     as_list,
     check_params,
+    matching,
     merge_metadata,
     new_id,
     only_modelled,
@@ -237,12 +238,7 @@ class CatalogMixin:
             if params.get("lookup_keys"):
                 keys = set(as_list(params["lookup_keys"], "lookup_keys"))
                 prices = [p for p in prices if p["lookup_key"] in keys]
-            if params.get("product"):
-                prices = [p for p in prices if p["product"] == params["product"]]
-            if params.get("type"):
-                prices = [p for p in prices if p["type"] == params["type"]]
-            if params.get("currency"):
-                prices = [p for p in prices if p["currency"] == params["currency"]]
+            prices = matching(prices, params, "product", "type", "currency")
             return self.paginate(prices, params, "/v1/prices", as_list(params.get("expand"), "expand"))
 
     @staticmethod

@@ -20,6 +20,20 @@ from stripe_simulator.common import (
 )
 
 
+def _customer_details(customer: dict) -> dict:
+    """A session's `customer_details`: what the customer entered, as Stripe records it."""
+    return {
+        "address": None,
+        "business_name": None,
+        "email": customer["email"],
+        "individual_name": None,
+        "name": customer["name"],
+        "phone": None,
+        "tax_exempt": "none",
+        "tax_ids": [],
+    }
+
+
 class CheckoutMixin:
     """Needs the host's state (`state.SimulatorState`) and the other resources' mixins (see core.py)."""
 
@@ -148,20 +162,7 @@ class CheckoutMixin:
                 "customer": customer["id"] if customer else None,
                 "customer_account": None,
                 "customer_creation": None if customer else "always",
-                "customer_details": (
-                    {
-                        "address": None,
-                        "business_name": None,
-                        "email": customer["email"],
-                        "individual_name": None,
-                        "name": customer["name"],
-                        "phone": None,
-                        "tax_exempt": "none",
-                        "tax_ids": [],
-                    }
-                    if customer
-                    else None
-                ),
+                "customer_details": _customer_details(customer) if customer else None,
                 "customer_email": params.get("customer_email") or None,
                 "discounts": [],
                 "expires_at": as_int(params.get("expires_at", now + 86400), "expires_at"),
@@ -329,16 +330,7 @@ class CheckoutMixin:
                 subscription=sub["id"],
                 invoice=invoice["id"],
                 url=None,
-                customer_details={
-                    "address": None,
-                    "business_name": None,
-                    "email": customer["email"],
-                    "individual_name": None,
-                    "name": customer["name"],
-                    "phone": None,
-                    "tax_exempt": "none",
-                    "tax_ids": [],
-                },
+                customer_details=_customer_details(customer),
             )
             completed = self._emit("checkout.session.completed", session)
             # Stripe's usual order puts checkout.session.completed first.

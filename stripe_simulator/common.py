@@ -115,6 +115,13 @@ class StripeError(Exception):
         return {"error": error}
 
 
+def card_declined() -> StripeError:
+    """The 402 a declined card answers (the simulator's cards decline generically)."""
+    return StripeError(
+        402, PAYMENT_FAILED_MESSAGE, type="card_error", code="card_declined", decline_code="generic_decline"
+    )
+
+
 def missing(kind: str, object_id: str, param: str = "id") -> StripeError:
     return StripeError(
         404, f"No such {KIND_NAME.get(kind, kind)}: '{object_id}'", code="resource_missing", param=param
@@ -155,6 +162,15 @@ def as_list(value, param: str) -> list:
     if isinstance(value, list):
         return value
     return [value]
+
+
+def matching(objects: list[dict], params: dict, *fields: str) -> list[dict]:
+    """Stripe's list filters by equality: each of `fields` given in `params` keeps the objects
+    whose field holds that value."""
+    for field in fields:
+        if params.get(field) not in (None, ""):
+            objects = [o for o in objects if o[field] == params[field]]
+    return objects
 
 
 def merge_metadata(current: dict | None, new) -> dict:

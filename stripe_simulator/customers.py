@@ -12,6 +12,7 @@ from stripe_simulator.common import (
     as_int,
     as_list,
     check_params,
+    matching,
     merge_metadata,
     new_id,
 )
@@ -91,8 +92,7 @@ class CustomersMixin:
         check_params(params, ("email", "limit", "starting_after", "ending_before", "created", "test_clock"))
         with self.lock:
             customers = self._all("customer")
-            if params.get("email"):
-                customers = [c for c in customers if c["email"] == params["email"]]
+            customers = matching(customers, params, "email")
             return self.paginate(customers, params, "/v1/customers", as_list(params.get("expand"), "expand"))
 
     def customer_search(self, params: dict) -> dict:

@@ -8,12 +8,13 @@ from __future__ import annotations
 import copy
 
 from stripe_simulator.common import (
-    PAYMENT_FAILED_MESSAGE,
     StripeError,
     add_interval,
     as_int,
     as_list,
+    card_declined,
     check_params,
+    matching,
     missing_param,
     money,
     new_id,
@@ -287,16 +288,14 @@ class InvoicesMixin:
         )
         with self.lock:
             invoices = self._all("invoice")
-            if params.get("customer"):
-                invoices = [i for i in invoices if i["customer"] == params["customer"]]
+            invoices = matching(invoices, params, "customer")
             if params.get("subscription"):
                 invoices = [
                     i
                     for i in invoices
                     if i["parent"]["subscription_details"]["subscription"] == params["subscription"]
                 ]
-            if params.get("status"):
-                invoices = [i for i in invoices if i["status"] == params["status"]]
+            invoices = matching(invoices, params, "status")
             return self.paginate(invoices, params, "/v1/invoices", as_list(params.get("expand"), "expand"))
 
     def invoice_lines(self, invoice_id: str, params: dict) -> dict:
@@ -316,13 +315,7 @@ class InvoicesMixin:
                 raise StripeError(400, f"You cannot pay an invoice with status {invoice['status']}.")
             outcome = self._take_payment_outcome(None)
             if not self._settle(invoice, outcome):
-                raise StripeError(
-                    402,
-                    PAYMENT_FAILED_MESSAGE,
-                    type="card_error",
-                    code="card_declined",
-                    decline_code="generic_decline",
-                )
+                raise card_declined()
             return self.render(invoice_id)
 
     def _settle(self, invoice: dict, succeed: bool | str) -> bool:

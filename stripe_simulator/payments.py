@@ -26,6 +26,7 @@ from stripe_simulator.common import (
     StripeError,
     as_list,
     check_params,
+    matching,
     missing_param,
     new_id,
 )
@@ -136,8 +137,7 @@ class PaymentsMixin:
             if customer_id:
                 self._get("customer", customer_id, "customer")
                 methods = [m for m in methods if m["customer"] == customer_id]
-            if params.get("type"):
-                methods = [m for m in methods if m["type"] == params["type"]]
+            methods = matching(methods, params, "type")
             url = f"/v1/customers/{customer_id}/payment_methods" if customer_id else "/v1/payment_methods"
             return self.paginate(methods, params, url, as_list(params.get("expand"), "expand"))
 
@@ -482,8 +482,7 @@ class PaymentsMixin:
         check_params(params, ("customer", "created", "limit", "starting_after", "ending_before"))
         with self.lock:
             intents = self._all("payment_intent")
-            if params.get("customer"):
-                intents = [i for i in intents if i["customer"] == params["customer"]]
+            intents = matching(intents, params, "customer")
             return self.paginate(
                 intents, params, "/v1/payment_intents", as_list(params.get("expand"), "expand")
             )
@@ -494,8 +493,7 @@ class PaymentsMixin:
         )
         with self.lock:
             payments = self._all("invoice_payment")
-            if params.get("invoice"):
-                payments = [p for p in payments if p["invoice"] == params["invoice"]]
+            payments = matching(payments, params, "invoice")
             if params.get("payment"):
                 payment = params["payment"]
                 if not isinstance(payment, dict):
@@ -508,8 +506,7 @@ class PaymentsMixin:
                     payments = [
                         p for p in payments if p["payment"]["payment_intent"] == payment["payment_intent"]
                     ]
-            if params.get("status"):
-                payments = [p for p in payments if p["status"] == params["status"]]
+            payments = matching(payments, params, "status")
             return self.paginate(
                 payments, params, "/v1/invoice_payments", as_list(params.get("expand"), "expand")
             )

@@ -35,6 +35,20 @@ from stripe_simulator.common import (
 from stripe_simulator.delivery import WebhookOutbox
 
 
+def _no_requirements() -> dict:
+    """An account's `requirements` / `future_requirements` when Stripe needs nothing more."""
+    return {
+        "alternatives": [],
+        "current_deadline": None,
+        "currently_due": [],
+        "disabled_reason": None,
+        "errors": [],
+        "eventually_due": [],
+        "past_due": [],
+        "pending_verification": [],
+    }
+
+
 class SimulatorState:
     """The account itself: what every resource's mixin reads and writes through.
 
@@ -365,30 +379,12 @@ class SimulatorState:
             "details_submitted": True,
             "email": "billing@qualitybytes.test",
             "external_accounts": self._list([], f"/v1/accounts/{ACCOUNT_ID}/external_accounts"),
-            "future_requirements": {
-                "alternatives": [],
-                "current_deadline": None,
-                "currently_due": [],
-                "disabled_reason": None,
-                "errors": [],
-                "eventually_due": [],
-                "past_due": [],
-                "pending_verification": [],
-            },
+            "future_requirements": _no_requirements(),
             "id": ACCOUNT_ID,
             "metadata": {},
             "object": "account",
             "payouts_enabled": True,
-            "requirements": {
-                "alternatives": [],
-                "current_deadline": None,
-                "currently_due": [],
-                "disabled_reason": None,
-                "errors": [],
-                "eventually_due": [],
-                "past_due": [],
-                "pending_verification": [],
-            },
+            "requirements": _no_requirements(),
             "settings": {
                 "bacs_debit_payments": {"display_name": None, "service_user_number": None},
                 "branding": {"icon": None, "logo": None, "primary_color": None, "secondary_color": None},

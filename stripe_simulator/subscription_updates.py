@@ -15,12 +15,12 @@ from __future__ import annotations
 import copy
 
 from stripe_simulator.common import (
-    PAYMENT_FAILED_MESSAGE,
     StripeError,
     add_interval,
     as_bool,
     as_int,
     as_list,
+    card_declined,
     check_params,
     merge_metadata,
 )
@@ -119,13 +119,7 @@ class SubscriptionUpdatesMixin:
                 sub.clear()
                 sub.update(before)
                 self.internal[sub_id]["pending_prorations"] = prorations_before
-                raise StripeError(
-                    402,
-                    PAYMENT_FAILED_MESSAGE,
-                    type="card_error",
-                    code="card_declined",
-                    decline_code="generic_decline",
-                )
+                raise card_declined()
             if payment_behavior == "pending_if_incomplete":
                 self._pending_if_incomplete(sub, before, prorations_before, previous, bill_now, outcome)
                 return self.render(sub_id)

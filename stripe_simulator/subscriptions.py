@@ -23,12 +23,13 @@ from __future__ import annotations
 import copy
 
 from stripe_simulator.common import (
-    PAYMENT_FAILED_MESSAGE,
     StripeError,
     add_interval,
     as_int,
     as_list,
+    card_declined,
     check_params,
+    matching,
     merge_metadata,
     missing,
     missing_param,
@@ -148,13 +149,7 @@ class SubscriptionsMixin:
                             "This customer has no attached payment source or default payment method. "
                             "Please consider adding a default payment method.",
                         )
-                    raise StripeError(
-                        402,
-                        PAYMENT_FAILED_MESSAGE,
-                        type="card_error",
-                        code="card_declined",
-                        decline_code="generic_decline",
-                    )
+                    raise card_declined()
             sub = self._build_subscription(
                 customer,
                 lines,
@@ -458,8 +453,7 @@ class SubscriptionsMixin:
                 subs = [s for s in subs if s["status"] in ("canceled", "incomplete_expired")]
             elif not status:
                 subs = [s for s in subs if s["status"] != "canceled"]
-            if params.get("customer"):
-                subs = [s for s in subs if s["customer"] == params["customer"]]
+            subs = matching(subs, params, "customer")
             if params.get("price"):
                 subs = [
                     s for s in subs if any(i["price"]["id"] == params["price"] for i in s["items"]["data"])
