@@ -7,11 +7,8 @@ from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_POST
-from djstripe.models import Invoice
 
-from licensing import access
-from licensing.api.customer import usage_summary
-from licensing.selectors import live_license_for
+from licensing import selectors
 
 CHART_WIDTH, CHART_HEIGHT, CHART_DAYS = 600, 140, 30
 
@@ -45,15 +42,17 @@ def usage_chart(days: list[dict]) -> dict:
 @login_required
 def dashboard(request):
     user = request.user
-    keys = list(access.keys_held_by(user))
-    devices = {key_id: list(group) for key_id, group in groupby(access.devices_of(user), lambda d: d.key_id)}
+    keys = list(selectors.keys_held_by(user))
+    devices = {
+        key_id: list(group) for key_id, group in groupby(selectors.devices_of(user), lambda d: d.key_id)
+    }
     now = timezone.now()
     for key in keys:
         key.device_list = devices.get(key.pk, [])
         key.current_state = key.state(now)
-    subscription = live_license_for(user)
-    usage = usage_summary(user, days=CHART_DAYS)
-    invoices = Invoice.objects.filter(customer__subscriber=user).order_by("-created")[:12]
+    subscription = selectors.live_license_for(user)
+    usage = selectors.usage_summary(user, days=CHART_DAYS)
+    invoices = selectors.invoices_of(user)
     last_seen = max((key.last_validated_at for key in keys if key.last_validated_at), default=None)
     return render(
         request,
@@ -72,7 +71,7 @@ def dashboard(request):
 @login_required
 @require_POST
 def device_remove(request, public_id):
-    device = get_object_or_404(access.devices_of(request.user), public_id=public_id)
+    device = get_object_or_404(selectors.devices_of(request.user), public_id=public_id)
     device.delete()
     messages.success(request, f"“{device}” is removed; its slot is free for another device.")
     return redirect("dashboard")

@@ -1,32 +1,19 @@
 """The customer API: the dashboard's data and actions as JSON, for the signed-in user only.
 
 Authenticated by session (with CSRF) or a personal API token. Every object is fetched through
-`licensing.access`, so another account's objects answer 404.
+`licensing.selectors`, scoped to the user, so another account's objects answer 404.
 """
 
-from datetime import timedelta
-
-from django.db.models import Sum
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from licensing import access
-from licensing.models import UsageDaily
-
-
-class MyDeviceOutput(serializers.Serializer):
-    id = serializers.UUIDField(source="public_id")
-    key_prefix = serializers.CharField(source="key.prefix")
-    name = serializers.CharField()
-    platform = serializers.CharField()
-    app_version = serializers.CharField()
-    first_seen_at = serializers.DateTimeField()
-    last_heartbeat_at = serializers.DateTimeField()
+from licensing import selectors
+from licensing.api.serializers import DeviceBlock
 
 
 class MyKeyOutput(serializers.Serializer):
@@ -81,88 +68,62 @@ class MyUsageOutput(serializers.Serializer):
     features = MyFeatureUsageOutput(many=True)
 
 
-def usage_summary(user, *, days: int = 30) -> dict:
-    """Validations per day (every day of the window, zeros included) and feature totals."""
-    today = timezone.now().date()
-    start = today - timedelta(days=days - 1)
-    rows = UsageDaily.objects.filter(key__holder=user, day__gte=start)
-    per_day = dict(
-        rows.filter(feature=UsageDaily.VALIDATIONS)
-        .values_list("day")
-        .annotate(total=Sum("count"))
-        .values_list("day", "total")
-    )
-    features = (
-        rows.exclude(feature=UsageDaily.VALIDATIONS)
-        .values("feature")
-        .annotate(count=Sum("count"))
-        .order_by("-count", "feature")
-    )
-    series = [
-        {"day": start + timedelta(days=n), "validations": per_day.get(start + timedelta(days=n), 0)}
-        for n in range(days)
-    ]
-    return {"days": series, "features": list(features)}
+def customer_operation(operation_id: str, summary: str, **kwargs):
+    return extend_schema(operation_id=operation_id, summary=summary, tags=["customer"], **kwargs)
 
 
-class MyLicensesView(APIView):
-    @extend_schema(
-        operation_id="me_licenses",
-        summary="My licenses and keys",
-        responses=MyLicenseOutput(many=True),
-        tags=["customer"],
-    )
+class MyListView(APIView):
+    """A list of the user's own objects: `read(user)` fetches them scoped, `output` renders them."""
+
+    output: type[serializers.Serializer]
+    read: staticmethod
+
     def get(self, request):
-        keys = access.keys_held_by(request.user)
-        return Response(MyLicenseOutput(keys, many=True, context={"request": request}).data)
+        rows = self.read(request.user)
+        return Response(self.output(rows, many=True, context={"request": request}).data)
+
+
+@extend_schema_view(
+    get=customer_operation("me_licenses", "My licenses and keys", responses=MyLicenseOutput(many=True))
+)
+class MyLicensesView(MyListView):
+    output = MyLicenseOutput
+    read = staticmethod(selectors.keys_held_by)
+
+
+@extend_schema_view(
+    get=customer_operation("me_devices", "Devices on my keys", responses=DeviceBlock(many=True))
+)
+class MyDevicesView(MyListView):
+    output = DeviceBlock
+    read = staticmethod(selectors.devices_of)
 
 
 class RevealKeyView(APIView):
-    @extend_schema(
-        operation_id="me_keys_reveal",
-        summary="Show one of my keys in full",
-        request=None,
-        responses=MyRevealOutput,
-        tags=["customer"],
+    @customer_operation(
+        "me_keys_reveal", "Show one of my keys in full", request=None, responses=MyRevealOutput
     )
     def post(self, request, public_id):
-        key = get_object_or_404(access.keys_held_by(request.user).active(), public_id=public_id)
+        key = get_object_or_404(selectors.keys_held_by(request.user).active(), public_id=public_id)
         response = Response({"key": key.reveal()})
         add_never_cache_headers(response)  # the full key: no browser or proxy may keep it
         return response
 
 
-class MyDevicesView(APIView):
-    @extend_schema(
-        operation_id="me_devices",
-        summary="Devices on my keys",
-        responses=MyDeviceOutput(many=True),
-        tags=["customer"],
-    )
-    def get(self, request):
-        return Response(MyDeviceOutput(access.devices_of(request.user), many=True).data)
-
-
 class MyDeviceView(APIView):
-    @extend_schema(
-        operation_id="me_devices_remove",
-        summary="Remove a device and free its slot",
-        responses={204: None},
-        tags=["customer"],
-    )
+    @customer_operation("me_devices_remove", "Remove a device and free its slot", responses={204: None})
     def delete(self, request, public_id):
-        device = get_object_or_404(access.devices_of(request.user), public_id=public_id)
+        device = get_object_or_404(selectors.devices_of(request.user), public_id=public_id)
         device.delete()
         return Response(status=204)
 
 
 class MyUsageView(APIView):
-    @extend_schema(
-        operation_id="me_usage",
-        summary="Validations per day and feature usage on my keys",
+    @customer_operation(
+        "me_usage",
+        "Validations per day and feature usage on my keys",
         parameters=[OpenApiParameter("days", int, description="Window in days, 1-90 (default 30).")],
         responses=MyUsageOutput,
-        tags=["customer"],
     )
     def get(self, request):
         try:
@@ -171,4 +132,4 @@ class MyUsageView(APIView):
             days = 0
         if not 1 <= days <= 90:
             raise serializers.ValidationError({"days": ["Give a whole number of days from 1 to 90."]})
-        return Response(MyUsageOutput(usage_summary(request.user, days=days)).data)
+        return Response(MyUsageOutput(selectors.usage_summary(request.user, days=days)).data)

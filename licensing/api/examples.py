@@ -98,6 +98,7 @@ ACTIVATE_REQUEST = OpenApiExample(
 )
 DEVICE = {
     "id": "9a7b6c5d-4e3f-4a1b-8c9d-0e1f2a3b4c5d",
+    "key_prefix": KEY[:8],
     "fingerprint": FINGERPRINT,
     "name": "Ada's MacBook",
     "platform": "macos",

@@ -246,7 +246,10 @@ class ValidationOutput(OutcomeOutput):
 
 
 class DeviceBlock(serializers.Serializer):
+    """A device, as activation answers it and as its key's holder lists it (`/me/devices`)."""
+
     id = serializers.UUIDField(source="public_id")
+    key_prefix = serializers.CharField(source="key.prefix")
     fingerprint = serializers.CharField()
     name = serializers.CharField()
     platform = serializers.CharField()
