@@ -276,6 +276,25 @@ def count_queries(sample: dict) -> dict:
     return result
 
 
+def prepare(licenses: int, *, recycle_workers: bool = True) -> tuple[dict[str, str], list, Path]:
+    """What `make bench` and `make soak` both start from: the database at BENCH_DATABASE_URL
+    seeded with `licenses` licenses, a sample of its keys and the request bodies made of them.
+    Returns the server's environment (this process takes it too), the sample and the bodies' file."""
+    database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
+    DATA.mkdir(parents=True, exist_ok=True)
+    env = server_env(database_url)
+    if not recycle_workers:
+        env.pop("GUNICORN_MAX_REQUESTS", None)
+    os.environ.update(env)
+    sys.path.insert(0, str(ROOT))
+    ensure_database(database_url)
+    seed(licenses)
+    sample = json.loads((DATA / "keys.json").read_text())
+    bodies = DATA / "bodies.txt"
+    write_bodies(sample, bodies)
+    return env, sample, bodies
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--licenses", type=int, default=int(os.environ.get("BENCH_LICENSES", "100000")))
@@ -289,16 +308,7 @@ def main() -> None:
 
     if not shutil.which("wrk"):
         raise SystemExit("wrk is not installed: apt-get install wrk")
-    database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
-    DATA.mkdir(parents=True, exist_ok=True)
-    env = server_env(database_url)
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    ensure_database(database_url)
-    seed(args.licenses)
-    sample = json.loads((DATA / "keys.json").read_text())
-    bodies = DATA / "bodies.txt"
-    write_bodies(sample, bodies)
+    env, sample, bodies = prepare(args.licenses)
 
     gunicorn = gunicorn_command(args.workers)
     log(f"gunicorn, {args.workers} sync workers; wrk -t{args.threads} -c{args.connections} -d{args.seconds}s")

@@ -23,24 +23,19 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
 from bench.run import (
     DATA,
-    DEFAULT_DB,
     HOST,
     PORT,
     ROOT,
     check_answers,
-    ensure_database,
     gunicorn_command,
     log,
-    seed,
-    server_env,
+    prepare,
     wait_for_server,
-    write_bodies,
     wrk,
 )
 
@@ -250,18 +245,8 @@ def main() -> None:
     parser.add_argument("--max-growth-mb", type=float, default=env_number("BENCH_SOAK_MAX_GROWTH_MB", 20))
     args = parser.parse_args()
 
-    database_url = os.environ.get("BENCH_DATABASE_URL", DEFAULT_DB)
-    DATA.mkdir(parents=True, exist_ok=True)
-    env = server_env(database_url)
     # Recycling workers would hide a leak: the soak always runs them for the whole time.
-    env.pop("GUNICORN_MAX_REQUESTS", None)
-    os.environ.update(env)
-    sys.path.insert(0, str(ROOT))
-    ensure_database(database_url)
-    seed(args.licenses)
-    sample = json.loads((DATA / "keys.json").read_text())
-    bodies_file = DATA / "bodies.txt"
-    write_bodies(sample, bodies_file)
+    env, sample, bodies_file = prepare(args.licenses, recycle_workers=False)
     bodies = [line.encode() for line in bodies_file.read_text().splitlines() if line]
     if not args.rate and not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install wrk), or set BENCH_SOAK_RATE")

@@ -24,6 +24,22 @@ def _forbidden(request, exc: services.TeamError):
     return render(request, "teams/forbidden.html", {"detail": str(exc)}, status=403)
 
 
+def _on_team(request, team, service, success: str, *, done=None):
+    """A POST from the team page: run the service; a member trying a manager's action gets a 403,
+    a refusal shows as an error, else `success`; then back to the team page (or `done`)."""
+    try:
+        service()
+    except services.TeamPermissionDenied as exc:
+        return _forbidden(request, exc)
+    except services.TeamError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, success)
+        if done:
+            return redirect(done)
+    return redirect("teams:team", team_id=team.public_id)
+
+
 def _team_page(request, membership: Membership, *, invite_form=None):
     view = team_view(membership, user=request.user)
     if invite_form is None and view.can_manage:
@@ -108,63 +124,60 @@ def code_regenerate(request, team_id):
 @require_POST
 def code_disable(request, team_id):
     membership = _my_team(request, team_id)
-    try:
-        services.team_code_disable(team=membership.team, by=request.user)
-    except services.TeamPermissionDenied as exc:
-        return _forbidden(request, exc)
-    messages.success(request, "The invite code no longer works.")
-    return redirect("teams:team", team_id=membership.team.public_id)
+    return _on_team(
+        request,
+        membership.team,
+        lambda: services.team_code_disable(team=membership.team, by=request.user),
+        "The invite code no longer works.",
+    )
 
 
 @login_required
 @require_POST
 def leave(request, team_id):
     membership = _my_team(request, team_id)
-    try:
-        services.member_leave(team=membership.team, user=request.user)
-    except services.TeamError as exc:
-        messages.error(request, str(exc))
-        return redirect("teams:team", team_id=membership.team.public_id)
-    messages.success(request, f"You left {membership.team.name}. Your key for it no longer works.")
-    return redirect("teams:detail")
+    return _on_team(
+        request,
+        membership.team,
+        lambda: services.member_leave(team=membership.team, user=request.user),
+        f"You left {membership.team.name}. Your key for it no longer works.",
+        done="teams:detail",
+    )
+
+
+def _member(request, public_id) -> Membership:
+    return get_object_or_404(
+        Membership.objects.visible_to(request.user).select_related("team", "user"), public_id=public_id
+    )
 
 
 @login_required
 @require_POST
 def member_remove(request, public_id):
-    target = get_object_or_404(
-        Membership.objects.visible_to(request.user).select_related("team", "user"), public_id=public_id
+    target = _member(request, public_id)
+    return _on_team(
+        request,
+        target.team,
+        lambda: services.member_remove(membership=target, by=request.user),
+        f"{target.user.email} was removed; their key no longer works.",
     )
-    try:
-        services.member_remove(membership=target, by=request.user)
-    except services.TeamPermissionDenied as exc:
-        return _forbidden(request, exc)
-    except services.TeamError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"{target.user.email} was removed; their key no longer works.")
-    return redirect("teams:team", team_id=target.team.public_id)
 
 
 @login_required
 @require_POST
 def member_role(request, public_id):
-    target = get_object_or_404(
-        Membership.objects.visible_to(request.user).select_related("team", "user"), public_id=public_id
-    )
+    target = _member(request, public_id)
     form = RoleForm(request.POST)
     if not form.is_valid():
         messages.error(request, "Choose admin or member.")
         return redirect("teams:team", team_id=target.team.public_id)
-    try:
-        services.member_set_role(membership=target, role=form.cleaned_data["role"], by=request.user)
-    except services.TeamPermissionDenied as exc:
-        return _forbidden(request, exc)
-    except services.TeamError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"{target.user.email} is now {form.cleaned_data['role']}.")
-    return redirect("teams:team", team_id=target.team.public_id)
+    role = form.cleaned_data["role"]
+    return _on_team(
+        request,
+        target.team,
+        lambda: services.member_set_role(membership=target, role=role, by=request.user),
+        f"{target.user.email} is now {role}.",
+    )
 
 
 def _invitation(request, public_id) -> Invitation:
@@ -177,30 +190,24 @@ def _invitation(request, public_id) -> Invitation:
 @require_POST
 def invitation_resend(request, public_id):
     invitation = _invitation(request, public_id)
-    try:
-        services.invitation_resend(invitation=invitation, by=request.user)
-    except services.TeamPermissionDenied as exc:
-        return _forbidden(request, exc)
-    except services.TeamError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"A new invitation link was sent to {invitation.email}.")
-    return redirect("teams:team", team_id=invitation.team.public_id)
+    return _on_team(
+        request,
+        invitation.team,
+        lambda: services.invitation_resend(invitation=invitation, by=request.user),
+        f"A new invitation link was sent to {invitation.email}.",
+    )
 
 
 @login_required
 @require_POST
 def invitation_revoke(request, public_id):
     invitation = _invitation(request, public_id)
-    try:
-        services.invitation_revoke(invitation=invitation, by=request.user)
-    except services.TeamPermissionDenied as exc:
-        return _forbidden(request, exc)
-    except services.TeamError as exc:
-        messages.error(request, str(exc))
-    else:
-        messages.success(request, f"The invitation to {invitation.email} was revoked.")
-    return redirect("teams:team", team_id=invitation.team.public_id)
+    return _on_team(
+        request,
+        invitation.team,
+        lambda: services.invitation_revoke(invitation=invitation, by=request.user),
+        f"The invitation to {invitation.email} was revoked.",
+    )
 
 
 def join(request, token: str):
@@ -223,12 +230,7 @@ def _invitation_page(request, *, digest: str):
         if not problem:
             # Kept so /team/ can point back here if the visitor loses `next` on the way.
             request.session[SESSION_INVITATION] = digest
-        return render(
-            request,
-            "teams/join.html",
-            {"invitation": invitation, "problem": problem, "next": request.path},
-            status=404 if invitation is None else 200,
-        )
+        return _join_page(request, invitation, problem)
     error = ""
     if request.method == "POST":
         try:
@@ -242,6 +244,10 @@ def _invitation_page(request, *, digest: str):
     problem = error or services.invitation_problem(invitation, user=request.user)
     if invitation is None or invitation.accepted_at or invitation.revoked_at:
         request.session.pop(SESSION_INVITATION, None)
+    return _join_page(request, invitation, problem)
+
+
+def _join_page(request, invitation: Invitation | None, problem: str):
     return render(
         request,
         "teams/join.html",
