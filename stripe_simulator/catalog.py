@@ -19,6 +19,17 @@ from stripe_simulator.common import (
 )
 
 
+def _active_and_named(objects: list[dict], params: dict, names_param: str, field: str) -> list[dict]:
+    """The catalogue lists' own filters: `active`, and a list of names (`ids`, `lookup_keys`)."""
+    if "active" in params:
+        active = as_bool(params["active"], "active")
+        objects = [o for o in objects if o["active"] == active]
+    if params.get(names_param):
+        names = set(as_list(params[names_param], names_param))
+        objects = [o for o in objects if o[field] in names]
+    return objects
+
+
 class CatalogMixin:
     """Needs the host's state (`state.SimulatorState`) and the other resources' mixins (see core.py)."""
 
@@ -96,14 +107,8 @@ class CatalogMixin:
     def product_list(self, params: dict) -> dict:
         check_params(params, ("active", "ids", "limit", "starting_after", "ending_before", "created"))
         with self.lock:
-            products = self._all("product")
-            if "active" in params:
-                active = as_bool(params["active"], "active")
-                products = [p for p in products if p["active"] == active]
-            if params.get("ids"):
-                ids = set(as_list(params["ids"], "ids"))
-                products = [p for p in products if p["id"] in ids]
-            return self.paginate(products, params, "/v1/products", as_list(params.get("expand"), "expand"))
+            products = _active_and_named(self._all("product"), params, "ids", "id")
+            return self.paginate(products, params, "/v1/products")
 
     # ---------------------------------------------------------------- prices
 
@@ -141,16 +146,8 @@ class CatalogMixin:
                 }
             lookup_key = params.get("lookup_key") or None
             if lookup_key:
-                holder = next((p for p in self._all("price") if p["lookup_key"] == lookup_key), None)
-                if holder and not as_bool(params.get("transfer_lookup_key", False), "transfer_lookup_key"):
-                    raise StripeError(
-                        400,
-                        f"A price (`{holder['id']}`) already uses that lookup key.",
-                        param="lookup_key",
-                    )
-                if holder:
-                    holder["lookup_key"] = None
-                    self._emit("price.updated", holder, {"lookup_key": lookup_key})
+                transfer = as_bool(params.get("transfer_lookup_key", False), "transfer_lookup_key")
+                self._take_lookup_key(lookup_key, transfer=transfer)
             amount = as_int(params["unit_amount"], "unit_amount")
             price = {
                 "active": as_bool(params.get("active", True), "active"),
@@ -195,24 +192,26 @@ class CatalogMixin:
                 else:
                     new = value or None
                 if key == "lookup_key" and new:
-                    holder = next(
-                        (p for p in self._all("price") if p["lookup_key"] == new and p is not price), None
-                    )
-                    if holder and not transfer:
-                        raise StripeError(
-                            400,
-                            f"A price (`{holder['id']}`) already uses that lookup key.",
-                            param="lookup_key",
-                        )
-                    if holder:
-                        holder["lookup_key"] = None
-                        self._emit("price.updated", holder, {"lookup_key": new})
+                    self._take_lookup_key(new, transfer=transfer, to=price)
                 if price.get(key) != new:
                     previous[key] = copy.deepcopy(price.get(key))
                     price[key] = new
             if previous:
                 self._emit("price.updated", price, previous)
             return self.render(price_id)
+
+    def _take_lookup_key(self, lookup_key: str, *, transfer: bool, to: dict | None = None) -> None:
+        """A lookup key names one price: the price holding it gives it up (`price.updated`) when
+        the request transfers it, else the request is refused."""
+        holder = next((p for p in self._all("price") if p["lookup_key"] == lookup_key and p is not to), None)
+        if holder is None:
+            return
+        if not transfer:
+            raise StripeError(
+                400, f"A price (`{holder['id']}`) already uses that lookup key.", param="lookup_key"
+            )
+        holder["lookup_key"] = None
+        self._emit("price.updated", holder, {"lookup_key": lookup_key})
 
     def price_list(self, params: dict) -> dict:
         check_params(
@@ -231,15 +230,9 @@ class CatalogMixin:
             ),
         )
         with self.lock:
-            prices = self._all("price")
-            if "active" in params:
-                active = as_bool(params["active"], "active")
-                prices = [p for p in prices if p["active"] == active]
-            if params.get("lookup_keys"):
-                keys = set(as_list(params["lookup_keys"], "lookup_keys"))
-                prices = [p for p in prices if p["lookup_key"] in keys]
+            prices = _active_and_named(self._all("price"), params, "lookup_keys", "lookup_key")
             prices = matching(prices, params, "product", "type", "currency")
-            return self.paginate(prices, params, "/v1/prices", as_list(params.get("expand"), "expand"))
+            return self.paginate(prices, params, "/v1/prices")
 
     @staticmethod
     def _plan_from_price(price: dict) -> dict:

@@ -234,9 +234,7 @@ class CheckoutMixin:
             for key in ("customer", "subscription", "status"):
                 if params.get(key):
                     sessions = [s for s in sessions if s[key] == params[key]]
-            return self.paginate(
-                sessions, params, "/v1/checkout/sessions", as_list(params.get("expand"), "expand")
-            )
+            return self.paginate(sessions, params, "/v1/checkout/sessions")
 
     def checkout_session_line_items(self, session_id: str, params: dict) -> dict:
         check_params(params, ("limit", "starting_after", "ending_before"))

@@ -203,6 +203,18 @@ def check_params(params: dict, allowed: Iterable[str], *, required: Iterable[str
             raise missing_param(name)
 
 
+PAYMENT_BEHAVIORS = ("allow_incomplete", "error_if_incomplete", "default_incomplete", "pending_if_incomplete")
+PRORATION_BEHAVIORS = ("create_prorations", "none", "always_invoice")
+
+
+def one_of(params: dict, name: str, choices: tuple[str, ...]) -> str:
+    """An enum parameter: its value (an empty one is Stripe's default, the first choice), or 400."""
+    value = params.get(name) or choices[0]
+    if value not in choices:
+        raise StripeError(400, f"Invalid {name}: {value}", param=name)
+    return value
+
+
 def only_modelled(params: dict, name: str, value: str) -> None:
     """Refuse, loudly, a parameter value the simulator does not model (Stripe's default: `value`)."""
     if params.get(name, value) != value:

@@ -93,7 +93,7 @@ class CustomersMixin:
         with self.lock:
             customers = self._all("customer")
             customers = matching(customers, params, "email")
-            return self.paginate(customers, params, "/v1/customers", as_list(params.get("expand"), "expand"))
+            return self.paginate(customers, params, "/v1/customers")
 
     def customer_search(self, params: dict) -> dict:
         """Supports the clauses `email:'x'` and `metadata['key']:'value'`, joined by AND."""

@@ -9,8 +9,8 @@ import copy
 
 from stripe_simulator.common import (
     StripeError,
-    as_list,
     check_params,
+    matching,
     new_id,
 )
 
@@ -174,7 +174,5 @@ class DisputesMixin:
         )
         with self.lock:
             disputes = self._all("dispute")
-            for key in ("charge", "payment_intent"):
-                if params.get(key):
-                    disputes = [d for d in disputes if d[key] == params[key]]
-            return self.paginate(disputes, params, "/v1/disputes", as_list(params.get("expand"), "expand"))
+            disputes = matching(disputes, params, "charge", "payment_intent")
+            return self.paginate(disputes, params, "/v1/disputes")

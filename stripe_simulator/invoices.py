@@ -296,7 +296,7 @@ class InvoicesMixin:
                     if i["parent"]["subscription_details"]["subscription"] == params["subscription"]
                 ]
             invoices = matching(invoices, params, "status")
-            return self.paginate(invoices, params, "/v1/invoices", as_list(params.get("expand"), "expand"))
+            return self.paginate(invoices, params, "/v1/invoices")
 
     def invoice_lines(self, invoice_id: str, params: dict) -> dict:
         check_params(params, ("limit", "starting_after", "ending_before"))

@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from stripe_simulator.common import (
     PAYMENT_FAILED_MESSAGE,
     StripeError,
-    as_list,
     check_params,
     matching,
     missing_param,
@@ -139,7 +138,7 @@ class PaymentsMixin:
                 methods = [m for m in methods if m["customer"] == customer_id]
             methods = matching(methods, params, "type")
             url = f"/v1/customers/{customer_id}/payment_methods" if customer_id else "/v1/payment_methods"
-            return self.paginate(methods, params, url, as_list(params.get("expand"), "expand"))
+            return self.paginate(methods, params, url)
 
     # ------------------------------------------------------ balance transactions
 
@@ -473,19 +472,15 @@ class PaymentsMixin:
         )
         with self.lock:
             charges = self._all("charge")
-            for key in ("customer", "payment_intent"):
-                if params.get(key):
-                    charges = [c for c in charges if c[key] == params[key]]
-            return self.paginate(charges, params, "/v1/charges", as_list(params.get("expand"), "expand"))
+            charges = matching(charges, params, "customer", "payment_intent")
+            return self.paginate(charges, params, "/v1/charges")
 
     def payment_intent_list(self, params: dict) -> dict:
         check_params(params, ("customer", "created", "limit", "starting_after", "ending_before"))
         with self.lock:
             intents = self._all("payment_intent")
             intents = matching(intents, params, "customer")
-            return self.paginate(
-                intents, params, "/v1/payment_intents", as_list(params.get("expand"), "expand")
-            )
+            return self.paginate(intents, params, "/v1/payment_intents")
 
     def invoice_payment_list(self, params: dict) -> dict:
         check_params(
@@ -507,17 +502,11 @@ class PaymentsMixin:
                         p for p in payments if p["payment"]["payment_intent"] == payment["payment_intent"]
                     ]
             payments = matching(payments, params, "status")
-            return self.paginate(
-                payments, params, "/v1/invoice_payments", as_list(params.get("expand"), "expand")
-            )
+            return self.paginate(payments, params, "/v1/invoice_payments")
 
     def balance_transaction_list(self, params: dict) -> dict:
         check_params(params, ("source", "type", "created", "limit", "starting_after", "ending_before"))
         with self.lock:
             txns = self._all("balance_transaction")
-            for key in ("source", "type"):
-                if params.get(key):
-                    txns = [t for t in txns if t[key] == params[key]]
-            return self.paginate(
-                txns, params, "/v1/balance_transactions", as_list(params.get("expand"), "expand")
-            )
+            txns = matching(txns, params, "source", "type")
+            return self.paginate(txns, params, "/v1/balance_transactions")

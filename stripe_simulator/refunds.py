@@ -7,8 +7,8 @@ from __future__ import annotations
 from stripe_simulator.common import (
     StripeError,
     as_int,
-    as_list,
     check_params,
+    matching,
     merge_metadata,
     missing,
     money,
@@ -163,10 +163,8 @@ class RefundsMixin:
         )
         with self.lock:
             refunds = self._all("refund")
-            for key in ("charge", "payment_intent"):
-                if params.get(key):
-                    refunds = [r for r in refunds if r[key] == params[key]]
-            return self.paginate(refunds, params, "/v1/refunds", as_list(params.get("expand"), "expand"))
+            refunds = matching(refunds, params, "charge", "payment_intent")
+            return self.paginate(refunds, params, "/v1/refunds")
 
     def refund(
         self, target, amount: int | None = None, *, reason: str | None = None, deliver: bool = True

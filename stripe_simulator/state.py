@@ -226,7 +226,9 @@ class SimulatorState:
     def _list(data: list, url: str, has_more: bool = False) -> dict:
         return {"object": "list", "data": data, "has_more": has_more, "url": url}
 
-    def paginate(self, objects: list[dict], params: dict, url: str, expand: Iterable[str] = ()) -> dict:
+    def paginate(self, objects: list[dict], params: dict, url: str) -> dict:
+        """A page of `objects` as Stripe lists them: `created`, `limit`, cursors, `expand[]=data.x`."""
+        expand = as_list(params.get("expand"), "expand")
         if params.get("created") not in (None, ""):
             objects = self._created_filter(objects, params["created"])
         if params.get("test_clock"):
@@ -350,7 +352,7 @@ class SimulatorState:
             if params.get("types"):
                 types = set(as_list(params["types"], "types"))
                 events = [e for e in events if e["type"] in types]
-            return self.paginate(events, params, "/v1/events", as_list(params.get("expand"), "expand"))
+            return self.paginate(events, params, "/v1/events")
 
     # --------------------------------------------------------------- account
 

@@ -15,6 +15,8 @@ from __future__ import annotations
 import copy
 
 from stripe_simulator.common import (
+    PAYMENT_BEHAVIORS,
+    PRORATION_BEHAVIORS,
     StripeError,
     add_interval,
     as_bool,
@@ -23,6 +25,7 @@ from stripe_simulator.common import (
     card_declined,
     check_params,
     merge_metadata,
+    one_of,
 )
 
 PENDING_UPDATE_LIFETIME = 23 * 3600
@@ -55,14 +58,7 @@ class SubscriptionUpdatesMixin:
                 "off_session",
             ),
         )
-        payment_behavior = params.get("payment_behavior") or "allow_incomplete"
-        if payment_behavior not in (
-            "allow_incomplete",
-            "error_if_incomplete",
-            "default_incomplete",
-            "pending_if_incomplete",
-        ):
-            raise StripeError(400, f"Invalid payment_behavior: {payment_behavior}", param="payment_behavior")
+        payment_behavior = one_of(params, "payment_behavior", PAYMENT_BEHAVIORS)
         if payment_behavior == "pending_if_incomplete":
             for name in params:
                 if name not in self.PENDING_UPDATE_PARAMS:
@@ -81,9 +77,7 @@ class SubscriptionUpdatesMixin:
                     raise StripeError(
                         400, "A canceled subscription can only update its cancellation_details and metadata."
                     )
-            behavior = params.get("proration_behavior", "create_prorations")
-            if behavior not in ("create_prorations", "none", "always_invoice"):
-                raise StripeError(400, f"Invalid proration_behavior: {behavior}", param="proration_behavior")
+            behavior = one_of(params, "proration_behavior", PRORATION_BEHAVIORS)
             change = self._item_change(sub, params) if params.get("items") else None
             before = copy.deepcopy(sub)
             prorations_before = copy.deepcopy(self.internal[sub_id]["pending_prorations"])

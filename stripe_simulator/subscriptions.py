@@ -23,6 +23,8 @@ from __future__ import annotations
 import copy
 
 from stripe_simulator.common import (
+    PAYMENT_BEHAVIORS,
+    PRORATION_BEHAVIORS,
     StripeError,
     add_interval,
     as_int,
@@ -34,6 +36,7 @@ from stripe_simulator.common import (
     missing,
     missing_param,
     new_id,
+    one_of,
     only_modelled,
 )
 
@@ -62,17 +65,8 @@ class SubscriptionsMixin:
     def subscription_create(self, params: dict) -> dict:
         check_params(params, self.SUBSCRIPTION_CREATE_PARAMS, required=("customer",))
         only_modelled(params, "collection_method", "charge_automatically")
-        behavior = params.get("payment_behavior") or "allow_incomplete"
-        if behavior not in (
-            "allow_incomplete",
-            "error_if_incomplete",
-            "default_incomplete",
-            "pending_if_incomplete",
-        ):
-            raise StripeError(400, f"Invalid payment_behavior: {behavior}", param="payment_behavior")
-        proration = params.get("proration_behavior", "create_prorations")
-        if proration not in ("create_prorations", "none", "always_invoice"):
-            raise StripeError(400, f"Invalid proration_behavior: {proration}", param="proration_behavior")
+        behavior = one_of(params, "payment_behavior", PAYMENT_BEHAVIORS)
+        one_of(params, "proration_behavior", PRORATION_BEHAVIORS)  # checked: nothing to prorate yet
         end_behavior = "create_invoice"
         if params.get("trial_settings"):
             settings = params["trial_settings"]
@@ -458,7 +452,7 @@ class SubscriptionsMixin:
                 subs = [
                     s for s in subs if any(i["price"]["id"] == params["price"] for i in s["items"]["data"])
                 ]
-            return self.paginate(subs, params, "/v1/subscriptions", as_list(params.get("expand"), "expand"))
+            return self.paginate(subs, params, "/v1/subscriptions")
 
     PENDING_UPDATE_PARAMS = (
         "expand",
