@@ -23,11 +23,12 @@ from billing import (
 )
 from billing.models import PaymentEvent, PaymentEventKind, Plan
 from billing.services import BillingError, plan_sync, stripe_options
-from billing.templatetags.billing_tags import money
-from licensing.admin import LicenseAdmin, ReasonForm, StaffAction
-from licensing.models import License, LicenseStatus
+from licensing.admin import LicenseAdmin
+from licensing.models import License, LicenseQuerySet
 from licensing.services import LicensingError, license_revoke
-from qualitybytes.admin_helpers import html_table, local_time
+from qualitybytes.admin_actions import ReasonForm, StaffAction
+from qualitybytes.admin_helpers import OptionsFilter, badge, html_table, local_time
+from qualitybytes.money import money
 from teams.services import team_create_for_license
 
 # What Stripe charges: a change to any of these must reach Stripe before it is shown. (A new
@@ -79,11 +80,8 @@ class PlanAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request):
         live = (
-            License.objects.filter(
-                plan=OuterRef("pk"),
-                stripe_subscription_id__isnull=False,
-                status__in=[LicenseStatus.ACTIVE, LicenseStatus.GRACE],
-            )
+            License.objects.billed()
+            .filter(plan=OuterRef("pk"))
             .order_by()
             .values("plan")
             .annotate(n=Count("pk", filter=Q(revoked_at__isnull=True)))
@@ -97,11 +95,11 @@ class PlanAdmin(admin.ModelAdmin):
 
     @admin.display(description="monthly", ordering="monthly_amount")
     def monthly_price(self, obj: Plan) -> str:
-        return f"{obj.monthly_amount / 100:,.2f} {obj.currency.upper()}"
+        return money(obj.monthly_amount, obj.currency)
 
     @admin.display(description="yearly", ordering="yearly_amount")
     def yearly_price(self, obj: Plan) -> str:
-        return f"{obj.yearly_amount / 100:,.2f} {obj.currency.upper()}"
+        return money(obj.yearly_amount, obj.currency)
 
     @admin.display(description="live subscriptions", ordering="subscription_count")
     def subscriptions(self, obj: Plan) -> int:
@@ -164,53 +162,44 @@ logger = logging.getLogger(__name__)
 # The license admin lives in licensing; billing extends it with what reaches Stripe (billing may
 # depend on licensing, never the other way round).
 
-BILLED = [LicenseStatus.ACTIVE, LicenseStatus.GRACE]
-
 
 def _billed_twice():
-    others = License.objects.filter(
-        owner=OuterRef("owner"), stripe_subscription_id__isnull=False, status__in=BILLED
-    ).exclude(pk=OuterRef("pk"))
-    return Q(stripe_subscription_id__isnull=False, status__in=BILLED) & Q(Exists(others))
+    others = License.objects.billed().filter(owner=OuterRef("owner")).exclude(pk=OuterRef("pk"))
+    return LicenseQuerySet.billed_q() & Q(Exists(others))
 
 
-class BilledTwiceFilter(admin.SimpleListFilter):
+class BilledTwiceFilter(OptionsFilter):
     title = "billed twice"
     parameter_name = "billed_twice"
-
-    def lookups(self, request, model_admin):
-        return [("yes", "Owner has another live subscription")]
-
-    def queryset(self, request, queryset):
-        return queryset.filter(_billed_twice()) if self.value() == "yes" else queryset
+    options = {
+        "yes": ("Owner has another live subscription", lambda licenses: licenses.filter(_billed_twice()))
+    }
 
 
-class MoneyBackFilter(admin.SimpleListFilter):
+def _payment_events(**kinds):
+    """Licenses with a payment event of `kinds`, for the money-back filter."""
+    return lambda licenses: licenses.filter(
+        Exists(PaymentEvent.objects.filter(license=OuterRef("pk"), **kinds))
+    )
+
+
+def _open_disputes(licenses):
+    closed = PaymentEvent.objects.filter(
+        stripe_id=OuterRef("stripe_id"),
+        kind__in=[PaymentEventKind.DISPUTE_WON, PaymentEventKind.DISPUTE_LOST],
+    )
+    opened = PaymentEvent.objects.filter(license=OuterRef("pk"), kind=PaymentEventKind.DISPUTE_OPENED)
+    return licenses.filter(Exists(opened.exclude(Exists(closed))))
+
+
+class MoneyBackFilter(OptionsFilter):
     title = "money back"
     parameter_name = "money_back"
-
-    def lookups(self, request, model_admin):
-        return [
-            ("refunded", "Refunded in full"),
-            ("disputed", "Disputed (open)"),
-            ("lost", "Dispute lost"),
-        ]
-
-    def queryset(self, request, queryset):
-        events = PaymentEvent.objects.filter(license=OuterRef("pk"))
-        if self.value() == "refunded":
-            return queryset.filter(Exists(events.filter(kind=PaymentEventKind.REFUND, full=True)))
-        if self.value() == "disputed":
-            closed = PaymentEvent.objects.filter(
-                stripe_id=OuterRef("stripe_id"),
-                kind__in=[PaymentEventKind.DISPUTE_WON, PaymentEventKind.DISPUTE_LOST],
-            )
-            return queryset.filter(
-                Exists(events.filter(kind=PaymentEventKind.DISPUTE_OPENED).exclude(Exists(closed)))
-            )
-        if self.value() == "lost":
-            return queryset.filter(Exists(events.filter(kind=PaymentEventKind.DISPUTE_LOST)))
-        return queryset
+    options = {
+        "refunded": ("Refunded in full", _payment_events(kind=PaymentEventKind.REFUND, full=True)),
+        "disputed": ("Disputed (open)", _open_disputes),
+        "lost": ("Dispute lost", _payment_events(kind=PaymentEventKind.DISPUTE_LOST)),
+    }
 
 
 class CancelForm(ReasonForm):
@@ -373,13 +362,9 @@ class BillingLicenseAdmin(LicenseAdmin):
 
     @admin.display(description="status")
     def state(self, obj: License):
+        flags = {"billed_twice": "billed twice", "refunded_in_full": "refunded", "disputed": "disputed"}
         badges = [super().state(obj)]
-        if getattr(obj, "billed_twice", False):
-            badges.append(format_html('<span class="qb-badge qb-badge-warning">{}</span>', "billed twice"))
-        if getattr(obj, "refunded_in_full", False):
-            badges.append(format_html('<span class="qb-badge qb-badge-warning">{}</span>', "refunded"))
-        if getattr(obj, "disputed", False):
-            badges.append(format_html('<span class="qb-badge qb-badge-warning">{}</span>', "disputed"))
+        badges += [badge(label, "warning") for flag, label in flags.items() if getattr(obj, flag, False)]
         return format_html_join(" ", "{}", ((badge,) for badge in badges))
 
     @admin.display(description="payment history")

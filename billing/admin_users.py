@@ -3,15 +3,23 @@ and teams, so it lives in billing, the app that may depend on all of them."""
 
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from djstripe.models import Customer
 
 from accounts.models import User
 from billing.models import Plan
-from licensing.figures import PaymentStatus, users_with_billing
-from licensing.models import Device, License, LicenseKey, stale_cutoff
-from qualitybytes.admin_helpers import html_table, local_time, stripe_dashboard_url
+from licensing.admin import KeyInline
+from licensing.admin.common import devices_table
+from licensing.figures import users_with_billing
+from licensing.models import Device, License, PaymentStatus
+from qualitybytes.admin_helpers import (
+    OptionsFilter,
+    ReadOnlyInline,
+    badge,
+    stripe_dashboard_url,
+)
 from teams.models import Membership
 
 
@@ -35,26 +43,17 @@ class PlanFilter(admin.SimpleListFilter):
         return queryset
 
 
-class PaymentStatusFilter(admin.SimpleListFilter):
+class PaymentStatusFilter(OptionsFilter):
     title = "payment status"
     parameter_name = "payment"
-
-    def lookups(self, request, model_admin):
-        return PaymentStatus.CHOICES
-
-    def queryset(self, request, queryset):
-        if self.value() in PaymentStatus.LABELS:
-            return queryset.filter(payment_status=self.value())
-        return queryset
+    options = {status.value: (status.label, Q(payment_status=status.value)) for status in PaymentStatus}
 
 
-class OwnedLicenseInline(admin.TabularInline):
+class OwnedLicenseInline(ReadOnlyInline):
     model = License
     fk_name = "owner"
     verbose_name = "license owned"
     verbose_name_plural = "licenses owned"
-    extra = 0
-    can_delete = False
     fields = [
         "plan",
         "state",
@@ -64,58 +63,29 @@ class OwnedLicenseInline(admin.TabularInline):
         "stripe_subscription_id",
         "created_at",
     ]
-    readonly_fields = fields
     show_change_link = True
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("plan")
-
-    def has_add_permission(self, request, obj=None):
-        return False
+    select = ["plan"]
 
     @admin.display(description="validates as")
     def state(self, obj):
         return obj.state(timezone.now()).label.rstrip(".")
 
 
-class HeldKeyInline(admin.TabularInline):
-    model = LicenseKey
+class HeldKeyInline(KeyInline):
     fk_name = "holder"
     verbose_name = "key held"
     verbose_name_plural = "keys held"
-    extra = 0
-    can_delete = False
     fields = ["masked_key", "license", "status", "revoked_reason", "created_at", "last_validated_at"]
-    readonly_fields = fields
-    show_change_link = True
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("license__plan", "license__owner")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    @admin.display(description="key")
-    def masked_key(self, obj):
-        return obj.masked
+    select = ["license__plan", "license__owner"]
 
 
-class TeamMembershipInline(admin.TabularInline):
+class TeamMembershipInline(ReadOnlyInline):
     model = Membership
     fk_name = "user"
     verbose_name = "team membership"
     verbose_name_plural = "team memberships"
-    extra = 0
-    can_delete = False
     fields = ["team", "role", "key", "created_at"]
-    readonly_fields = fields
-    show_change_link = False
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("team", "key__holder")
-
-    def has_add_permission(self, request, obj=None):
-        return False
+    select = ["team", "key__holder"]
 
 
 @admin.register(User)
@@ -154,11 +124,8 @@ class UserAdmin(BaseUserAdmin):
 
     @admin.display(description="payment status", ordering="payment_status")
     def payment(self, obj):
-        return format_html(
-            '<span class="qb-badge qb-pay-{}">{}</span>',
-            obj.payment_status,
-            PaymentStatus.LABELS.get(obj.payment_status, obj.payment_status),
-        )
+        status = PaymentStatus(obj.payment_status)
+        return badge(status.label, status.tone)
 
     @admin.display(description="keys", ordering="key_count")
     def keys(self, obj) -> int:
@@ -183,7 +150,7 @@ class UserAdmin(BaseUserAdmin):
                 for c in customers
             ),
         )
-        status = PaymentStatus.LABELS.get(obj.payment_status, obj.payment_status)
+        status = PaymentStatus(obj.payment_status).label
         plan = obj.plan_name or "no plan"
         return format_html(
             "<p>Payment status: <strong>{}</strong> · current plan: {}</p><p>Stripe customer: {}</p>",
@@ -194,26 +161,9 @@ class UserAdmin(BaseUserAdmin):
 
     @admin.display(description="devices")
     def devices_panel(self, obj):
-        cutoff = stale_cutoff()
         devices = (
             Device.objects.filter(key__holder=obj)
             .select_related("key__license__plan")
             .order_by("-last_heartbeat_at")
         )
-        rows = [
-            (
-                d.name or d.fingerprint[:16],
-                d.key.masked,
-                d.platform,
-                d.app_version,
-                local_time(d.first_seen_at),
-                local_time(d.last_heartbeat_at),
-                "counts" if d.last_heartbeat_at >= cutoff else "stale",
-            )
-            for d in devices[:100]
-        ]
-        return html_table(
-            ["Device", "Key", "Platform", "Version", "First seen", "Last heartbeat", ""],
-            rows,
-            "No devices on this user's keys.",
-        )
+        return devices_table(devices, empty="No devices on this user's keys.", holder=False)

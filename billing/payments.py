@@ -22,6 +22,7 @@ from billing import emails
 from billing.models import PaymentEvent, PaymentEventKind
 from billing.services import BillingError, stripe_options, subscription_id_of_event, subscription_reconcile
 from licensing.models import License
+from qualitybytes.money import money
 
 logger = logging.getLogger(__name__)
 
@@ -123,7 +124,7 @@ def _notify_refund(license_: License, event: PaymentEvent) -> None:
         license_,
         subject=f"{what} on {license_.owner.email}'s {license_.plan.name} license",
         lines=[
-            f"{what} of {_money(event)} was made on charge {event.charge_id}.",
+            f"{what} of {money(event.amount, event.currency)} was made on charge {event.charge_id}.",
             "The license is unchanged. If the customer should lose access, revoke it (and cancel "
             "the subscription) from the license page below.",
         ],
@@ -239,10 +240,6 @@ def _on_dispute_closed(license_: License, dispute: dict, *, won: bool) -> None:
 
 def _notify_staff(license_: License, *, subject: str, lines: list[str]) -> None:
     emails.send_staff_payment_alert(license=license_, subject=subject, lines=lines)
-
-
-def _money(event: PaymentEvent) -> str:
-    return f"{event.amount / 100:,.2f} {event.currency.upper()}"
 
 
 # --- staff actions that reach Stripe ------------------------------------------------------------

@@ -14,7 +14,8 @@ from django.db.models.fields.json import KT
 from django.utils import timezone
 from djstripe.models import Subscription
 
-from licensing.models import License, LicenseKeyStatus
+from licensing.models import License, LicenseKeyStatus, LicenseState
+from qualitybytes.money import decimal_amount
 
 COLUMNS = [
     "license_id",
@@ -25,6 +26,7 @@ COLUMNS = [
     "currency",
     "amount",
     "status",
+    "state",
     "validation_state",
     "seats",
     "active_keys",
@@ -58,7 +60,7 @@ def _amount(license_: License) -> str:
     """The list price per billing period; hand-issued licenses are not billed."""
     if not license_.stripe_subscription_id:
         return ""
-    return f"{license_.plan.amount_for(license_.billing_interval) / 100:.2f}"
+    return decimal_amount(license_.plan.amount_for(license_.billing_interval))
 
 
 def licenses_for_export(licenses: QuerySet[License] | None = None) -> QuerySet[License]:
@@ -92,10 +94,9 @@ def licenses_csv_write(out: TextIO, licenses: QuerySet[License] | None = None, *
                 plan.slug,
                 license_.billing_interval,
                 plan.currency,
-                f"{plan.amount_for(license_.billing_interval) / 100:.2f}"
-                if license_.stripe_subscription_id
-                else "",
+                _amount(license_),
                 license_.status,
+                LicenseState.of(license_, now),
                 license_.state(now),
                 license_.seats_total,
                 license_.active_keys,

@@ -35,36 +35,21 @@ from licensing.models import (
     License,
     LicenseKey,
     LicenseKeyStatus,
+    LicenseQuerySet,
+    LicenseState,
     LicenseStatus,
+    PaymentStatus,
     UsageDaily,
     ValidationEvent,
 )
+from qualitybytes.money import money
 
 WINDOW_DAYS = 30
 TOP_FAILURES = 6
-CHART_WIDTH, CHART_HEIGHT, CHART_TOP = 720, 160, 24
 
 
-class PaymentStatus:
-    """A user's billing standing, from their current license (see `current_license_of`)."""
-
-    ACTIVE = "active"
-    PAST_DUE = "past_due"
-    CANCELED = "canceled"
-    COMP = "comp"
-    NONE = "none"
-    CHOICES = [
-        (ACTIVE, "Active"),
-        (PAST_DUE, "Past due"),
-        (CANCELED, "Canceled"),
-        (COMP, "Comp (not billed)"),
-        (NONE, "None"),
-    ]
-    LABELS = dict(CHOICES)
-
-
-BILLED = Q(stripe_subscription_id__isnull=False)
-LIVE_BILLING = BILLED & Q(status__in=[LicenseStatus.ACTIVE, LicenseStatus.GRACE])
+# Has a Stripe subscription (whatever its state): billed, as opposed to comp.
+FROM_STRIPE = Q(stripe_subscription_id__isnull=False)
 
 
 def current_license_of() -> QuerySet[License]:
@@ -73,7 +58,7 @@ def current_license_of() -> QuerySet[License]:
     return (
         License.objects.filter(owner=OuterRef("pk"), revoked_at__isnull=True)
         .annotate(
-            billed_rank=Case(When(BILLED, then=0), default=1, output_field=IntegerField()),
+            billed_rank=Case(When(FROM_STRIPE, then=0), default=1, output_field=IntegerField()),
             status_rank=Case(
                 When(status=LicenseStatus.ACTIVE, then=0),
                 When(status=LicenseStatus.GRACE, then=1),
@@ -81,7 +66,7 @@ def current_license_of() -> QuerySet[License]:
                 output_field=IntegerField(),
             ),
             payment=Case(
-                When(~BILLED, then=Value(PaymentStatus.COMP)),
+                When(~FROM_STRIPE, then=Value(PaymentStatus.COMP)),
                 When(status=LicenseStatus.ACTIVE, then=Value(PaymentStatus.ACTIVE)),
                 When(status=LicenseStatus.GRACE, then=Value(PaymentStatus.PAST_DUE)),
                 default=Value(PaymentStatus.CANCELED),
@@ -114,14 +99,9 @@ def users_with_billing(users: QuerySet) -> QuerySet:
     )
 
 
-def _money(cents: int | float, currency: str) -> str:
-    amount = f"{cents / 100:,.2f}"
-    return f"${amount}" if currency.lower() == "usd" else f"{amount} {currency.upper()}"
-
-
 def _subscriptions_by_plan() -> tuple[list[dict], float, str]:
     rows = (
-        License.objects.filter(LIVE_BILLING)
+        License.objects.billed()
         .values("plan_id")
         .annotate(
             subscriptions=Count("pk"),
@@ -147,7 +127,7 @@ def _subscriptions_by_plan() -> tuple[list[dict], float, str]:
                     "yearly": row["yearly"],
                     "past_due": row["past_due"],
                     "mrr_cents": round(plan_mrr),
-                    "mrr": _money(plan_mrr, plan.currency),
+                    "mrr": money(plan_mrr, plan.currency, always_cents=True),
                 }
             )
     return by_plan, mrr, currency
@@ -167,32 +147,34 @@ def _validations_per_day(today) -> list[dict]:
     ]
 
 
-def validation_chart(days: list[dict]) -> dict:
-    """Bar geometry for a server-rendered SVG; the y axis has a line at the peak and at half."""
-    peak = max((day["count"] for day in days), default=0)
-    plot = CHART_HEIGHT - CHART_TOP
-    slot = CHART_WIDTH / max(len(days), 1)
+def bar_chart(days: list[dict], *, width: int, height: int, top: int, gap: int, field: str = "count") -> dict:
+    """Bar geometry for a server-rendered SVG of `days` (dicts with `day` and `field`): the tallest
+    bar reaches `top`, where the y axis has its peak line (and one at half); bars are `gap` apart."""
+    counts = [day[field] for day in days]
+    peak = max(counts, default=0)
+    plot = height - top
+    slot = width / max(len(days), 1)
     bars = []
-    for index, day in enumerate(days):
-        height = round(plot * day["count"] / peak, 1) if peak else 0
+    for index, (day, count) in enumerate(zip(days, counts, strict=True)):
+        bar_height = round(plot * count / peak, 1) if peak else 0
         bars.append(
             {
-                "x": round(index * slot + 2, 1),
-                "y": round(CHART_HEIGHT - height, 1),
-                "width": round(slot - 4, 1),
-                "height": height,
+                "x": round(index * slot + gap / 2, 1),
+                "y": round(height - bar_height, 1),
+                "width": round(slot - gap, 1),
+                "height": bar_height,
                 "day": day["day"],
-                "count": day["count"],
+                "count": count,
             }
         )
     return {
         "bars": bars,
         "peak": peak,
-        "total": sum(day["count"] for day in days),
-        "width": CHART_WIDTH,
-        "height": CHART_HEIGHT,
-        "peak_y": CHART_TOP,
-        "half_y": CHART_TOP + plot / 2,
+        "total": sum(counts),
+        "width": width,
+        "height": height,
+        "peak_y": top,
+        "half_y": top + plot / 2,
         "half": peak / 2,
         "first_day": days[0]["day"] if days else None,
         "last_day": days[-1]["day"] if days else None,
@@ -204,16 +186,9 @@ def business_figures(now: datetime | None = None) -> dict:
     now = now or timezone.now()
     since = now - timedelta(days=WINDOW_DAYS)
     by_plan, mrr, currency = _subscriptions_by_plan()
-    live = License.objects.filter(revoked_at__isnull=True, suspended_at__isnull=True)
-    ended = Q(status=LicenseStatus.GRACE, grace_ends_at__lte=now) | (
-        ~Q(status=LicenseStatus.GRACE) & Q(expires_at__lte=now)
-    )
-    licenses = live.exclude(ended).aggregate(
-        active=Count("pk", filter=Q(status__in=[LicenseStatus.ACTIVE, LicenseStatus.GRACE])),
-        comp=Count("pk", filter=Q(status__in=[LicenseStatus.ACTIVE, LicenseStatus.GRACE]) & ~BILLED),
-    )
+    licenses = License.objects.live(now).aggregate(active=Count("pk"), comp=Count("pk", filter=~FROM_STRIPE))
     staff_holds = License.objects.aggregate(
-        suspended=Count("pk", filter=Q(revoked_at__isnull=True, suspended_at__isnull=False)),
+        suspended=Count("pk", filter=LicenseQuerySet.state_q(LicenseState.SUSPENDED, now)),
         revoked_30d=Count("pk", filter=Q(revoked_at__gte=since)),
     )
     since_ts = int(since.timestamp())
@@ -221,7 +196,7 @@ def business_figures(now: datetime | None = None) -> dict:
         Q(stripe_data__status="canceled")
         & (Q(stripe_data__ended_at__gte=since_ts) | Q(stripe_data__canceled_at__gte=since_ts))
     ).count()
-    new = License.objects.filter(BILLED, created_at__gte=since).count()
+    new = License.objects.filter(FROM_STRIPE, created_at__gte=since).count()
     past_due_users = (
         users_with_billing(User.objects.all()).filter(payment_status=PaymentStatus.PAST_DUE).count()
     )
@@ -241,8 +216,8 @@ def business_figures(now: datetime | None = None) -> dict:
         "subscriptions_by_plan": by_plan,
         "subscriptions": sum(row["subscriptions"] for row in by_plan),
         "mrr_cents": round(mrr),
-        "mrr": _money(mrr, currency),
-        "arr": _money(mrr * 12, currency),
+        "mrr": money(mrr, currency, always_cents=True),
+        "arr": money(mrr * 12, currency, always_cents=True),
         "new_subscriptions": new,
         "canceled_subscriptions": canceled,
         "past_due_users": past_due_users,
@@ -252,6 +227,6 @@ def business_figures(now: datetime | None = None) -> dict:
         "revoked_licenses_30d": staff_holds["revoked_30d"],
         "active_devices": devices,
         "validations_per_day": days,
-        "validation_chart": validation_chart(days),
+        "validation_chart": bar_chart(days, width=720, height=160, top=24, gap=4),
         "failure_codes": [{"code": row["code"], "count": row["n"]} for row in failures],
     }

@@ -46,8 +46,141 @@ class ValidationCode(models.TextChoices):
 VALID_CODES = frozenset({ValidationCode.VALID, ValidationCode.GRACE})
 
 
+class Tone(models.TextChoices):
+    """How a badge looks: the one display mapping's colours (`qb-badge-<tone>`, `badge-<tone>`)."""
+
+    OK = "ok", "Good"
+    WARN = "warn", "Needs attention"
+    BAD = "bad", "Not working"
+    OFF = "off", "Not in use"
+    INFO = "info", "Informational"
+
+
+class LicenseState(models.TextChoices):
+    """What a license is, as its customer and staff see it (the API's `license.status`, the admin's
+    status filter and badge, the CSV's `state`): staff holds first, then the end date, then the
+    billing state. Derived from `License.state(now)`, never stored."""
+
+    ACTIVE = "active", "Active"
+    GRACE = "grace", "Past due"
+    INACTIVE = "inactive", "Inactive"
+    EXPIRED = "expired", "Expired"
+    SUSPENDED = "suspended", "Suspended"
+    REVOKED = "revoked", "Revoked"
+
+    @classmethod
+    def of(cls, license_or_key, now: datetime | None = None) -> "LicenseState":
+        """The state of a License (or of a LicenseKey: a revoked key reads as revoked) at `now`."""
+        return cls.from_code(license_or_key.state(now or timezone.now()))
+
+    @classmethod
+    def from_code(cls, code: "ValidationCode") -> "LicenseState":
+        return _STATE_OF_CODE[code]
+
+    @property
+    def tone(self) -> str:
+        return _STATE_TONES[self]
+
+
+_STATE_OF_CODE = {
+    ValidationCode.VALID: LicenseState.ACTIVE,
+    ValidationCode.GRACE: LicenseState.GRACE,
+    ValidationCode.INACTIVE: LicenseState.INACTIVE,
+    ValidationCode.EXPIRED: LicenseState.EXPIRED,
+    ValidationCode.SUSPENDED: LicenseState.SUSPENDED,
+    ValidationCode.REVOKED: LicenseState.REVOKED,
+}
+# The outcomes `License.state` answers; the others are about one key (seats, devices, entitlements).
+LICENSE_LEVEL_CODES = frozenset(_STATE_OF_CODE)
+
+
+class PaymentStatus(models.TextChoices):
+    """A customer's billing standing, from their current license (`licensing.figures`)."""
+
+    ACTIVE = "active", "Active"
+    PAST_DUE = "past_due", "Past due"
+    CANCELED = "canceled", "Canceled"
+    COMP = "comp", "Comp (not billed)"
+    NONE = "none", "None"
+
+    @property
+    def tone(self) -> str:
+        return _PAYMENT_TONES[self]
+
+
+# The one display mapping: each state's and payment status's badge colour (its label is the choice's).
+_STATE_TONES = {
+    LicenseState.ACTIVE: Tone.OK,
+    LicenseState.GRACE: Tone.WARN,
+    LicenseState.INACTIVE: Tone.OFF,
+    LicenseState.EXPIRED: Tone.BAD,
+    LicenseState.SUSPENDED: Tone.BAD,
+    LicenseState.REVOKED: Tone.BAD,
+}
+_PAYMENT_TONES = {
+    PaymentStatus.ACTIVE: Tone.OK,
+    PaymentStatus.PAST_DUE: Tone.WARN,
+    PaymentStatus.CANCELED: Tone.BAD,
+    PaymentStatus.COMP: Tone.INFO,
+    PaymentStatus.NONE: Tone.OFF,
+}
+
+
 def stale_cutoff(now: datetime | None = None) -> datetime:
     return (now or timezone.now()) - timedelta(days=settings.LICENSE_DEVICE_STALE_DAYS)
+
+
+class LicenseQuerySet(models.QuerySet):
+    """The states of `LicenseState` as filters, so a list, a count and a page agree with
+    `LicenseState.of(license)`; each `*_q` is the same condition for `Case`, `Count(filter=)` or `Q`."""
+
+    @staticmethod
+    def billed_q() -> Q:
+        """A Stripe subscription that still bills (active or past due), whatever staff did."""
+        return Q(stripe_subscription_id__isnull=False, status__in=[LicenseStatus.ACTIVE, LicenseStatus.GRACE])
+
+    @staticmethod
+    def ended_q(now: datetime) -> Q:
+        """The period (or, while past due, the grace) has ended: `License.ends_at <= now`."""
+        grace = Q(status=LicenseStatus.GRACE, grace_ends_at__isnull=False)
+        return (grace & Q(grace_ends_at__lte=now)) | (~grace & Q(expires_at__lte=now))
+
+    @classmethod
+    def state_q(cls, state: "LicenseState", now: datetime) -> Q:
+        unheld = Q(revoked_at__isnull=True, suspended_at__isnull=True)
+        match LicenseState(state):
+            case LicenseState.REVOKED:
+                return Q(revoked_at__isnull=False)
+            case LicenseState.SUSPENDED:
+                return Q(revoked_at__isnull=True, suspended_at__isnull=False)
+            case LicenseState.EXPIRED:
+                return unheld & cls.ended_q(now)
+            case LicenseState.ACTIVE | LicenseState.GRACE | LicenseState.INACTIVE as billing:
+                return unheld & ~cls.ended_q(now) & Q(status=_STATUS_OF_STATE[billing])
+
+    @classmethod
+    def live_q(cls, now: datetime) -> Q:
+        return cls.state_q(LicenseState.ACTIVE, now) | cls.state_q(LicenseState.GRACE, now)
+
+    def billed(self):
+        return self.filter(self.billed_q())
+
+    def ended(self, now: datetime):
+        return self.filter(self.ended_q(now))
+
+    def live(self, now: datetime):
+        """Licenses whose keys validate at `now` (active or past due): no staff hold, not ended."""
+        return self.filter(self.live_q(now))
+
+    def in_state(self, state: "LicenseState", now: datetime):
+        return self.filter(self.state_q(state, now))
+
+
+_STATUS_OF_STATE = {
+    LicenseState.ACTIVE: LicenseStatus.ACTIVE,
+    LicenseState.GRACE: LicenseStatus.GRACE,
+    LicenseState.INACTIVE: LicenseStatus.INACTIVE,
+}
 
 
 class License(models.Model):
@@ -90,6 +223,8 @@ class License(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    objects = LicenseQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         constraints = [
@@ -130,6 +265,11 @@ class License(models.Model):
         if self.status == LicenseStatus.GRACE:
             return ValidationCode.GRACE
         return ValidationCode.VALID
+
+    @property
+    def current_state(self) -> LicenseState:
+        """`LicenseState.of(self)` now, for templates."""
+        return LicenseState.of(self)
 
 
 class LicenseKeyStatus(models.TextChoices):

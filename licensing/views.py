@@ -9,34 +9,9 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from licensing import selectors
+from licensing.figures import bar_chart
 
-CHART_WIDTH, CHART_HEIGHT, CHART_DAYS = 600, 140, 30
-
-
-def usage_chart(days: list[dict]) -> dict:
-    """Bar geometry for a server-rendered SVG of validations per day."""
-    peak = max((day["validations"] for day in days), default=0)
-    slot = CHART_WIDTH / max(len(days), 1)
-    bars = []
-    for index, day in enumerate(days):
-        height = round((CHART_HEIGHT - 20) * day["validations"] / peak, 1) if peak else 0
-        bars.append(
-            {
-                "x": round(index * slot + 1, 1),
-                "y": round(CHART_HEIGHT - height, 1),
-                "width": round(slot - 2, 1),
-                "height": height,
-                "day": day["day"],
-                "count": day["validations"],
-            }
-        )
-    return {
-        "bars": bars,
-        "peak": peak,
-        "total": sum(day["validations"] for day in days),
-        "width": CHART_WIDTH,
-        "height": CHART_HEIGHT,
-    }
+CHART_DAYS = 30
 
 
 @login_required
@@ -60,7 +35,7 @@ def dashboard(request):
         {
             "keys": keys,
             "subscription": subscription,
-            "chart": usage_chart(usage["days"]),
+            "chart": bar_chart(usage["days"], width=600, height=140, top=20, gap=2, field="validations"),
             "features": usage["features"],
             "invoices": invoices,
             "last_seen": last_seen,

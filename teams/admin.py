@@ -1,48 +1,32 @@
 from django.contrib import admin
-from django.db.models import Count, IntegerField, OuterRef, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import OuterRef, Q
 from django.utils import timezone
 
+from qualitybytes.admin_helpers import OptionsFilter, ReadOnlyAdmin, ReadOnlyInline, count_of
 from teams.models import Invitation, InvitationStatus, Membership, Team
 
 
-class MembershipInline(admin.TabularInline):
+def _masked_key(membership) -> str:
+    return membership.key.masked if membership.key else "—"
+
+
+class MembershipInline(ReadOnlyInline):
+    """Members join through invitations or codes, which issue their keys: only the role is edited here."""
+
     model = Membership
-    extra = 0
     fields = ["user", "role", "masked_key", "created_at"]
-    readonly_fields = ["user", "masked_key", "created_at"]
-    can_delete = False
-    show_change_link = False
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("user", "key")
-
-    def has_add_permission(self, request, obj=None):
-        # Members join through invitations or codes, which issue their keys.
-        return False
+    editable = ["role"]
+    select = ["user", "key"]
 
     @admin.display(description="key")
     def masked_key(self, obj):
-        return obj.key.masked if obj.key else "—"
+        return _masked_key(obj)
 
 
-class InvitationInline(admin.TabularInline):
+class InvitationInline(ReadOnlyInline):
     model = Invitation
-    extra = 0
     fields = ["email", "role", "invited_by", "sent_at", "expires_at", "accepted_at", "revoked_at"]
-    readonly_fields = fields
-    can_delete = False
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("invited_by")
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-
-def _count(queryset, group: str):
-    counted = queryset.order_by().values(group).annotate(n=Count("pk")).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
+    select = ["invited_by"]
 
 
 @admin.register(Team)
@@ -61,8 +45,8 @@ class TeamAdmin(admin.ModelAdmin):
             super()
             .get_queryset(request)
             .annotate(
-                member_count=_count(Membership.objects.filter(team=OuterRef("pk")), "team"),
-                pending_count=_count(Invitation.objects.filter(team=OuterRef("pk")).pending(now), "team"),
+                member_count=count_of(Membership.objects.filter(team=OuterRef("pk")), "team"),
+                pending_count=count_of(Invitation.objects.filter(team=OuterRef("pk")).pending(now), "team"),
             )
         )
 
@@ -84,7 +68,7 @@ class TeamAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(ReadOnlyAdmin):
     """Read-only: roles and removals go through the team pages and teams.services (seat rules, keys)."""
 
     list_display = ["user", "team", "role", "masked_key", "created_at"]
@@ -92,39 +76,26 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["role", "team__license__plan"]
     search_fields = ["user__email", "user__name", "team__name", "^key__prefix"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
     @admin.display(description="key", ordering="key__prefix")
     def masked_key(self, obj):
-        return obj.key.masked if obj.key else "—"
+        return _masked_key(obj)
 
 
-class InvitationStatusFilter(admin.SimpleListFilter):
+class InvitationStatusFilter(OptionsFilter):
     title = "status"
     parameter_name = "status"
-
-    def lookups(self, request, model_admin):
-        return InvitationStatus.choices
-
-    def queryset(self, request, queryset):
-        now = timezone.now()
-        match self.value():
-            case InvitationStatus.PENDING:
-                return queryset.pending(now)
-            case InvitationStatus.EXPIRED:
-                return queryset.open().filter(expires_at__lte=now)
-            case InvitationStatus.ACCEPTED:
-                return queryset.filter(accepted_at__isnull=False)
-            case InvitationStatus.REVOKED:
-                return queryset.filter(revoked_at__isnull=False)
-        return queryset
+    options = {
+        InvitationStatus.PENDING: (
+            InvitationStatus.PENDING.label,
+            lambda invitations: invitations.pending(timezone.now()),
+        ),
+        InvitationStatus.EXPIRED: (
+            InvitationStatus.EXPIRED.label,
+            lambda invitations: invitations.open().filter(expires_at__lte=timezone.now()),
+        ),
+        InvitationStatus.ACCEPTED: (InvitationStatus.ACCEPTED.label, Q(accepted_at__isnull=False)),
+        InvitationStatus.REVOKED: (InvitationStatus.REVOKED.label, Q(revoked_at__isnull=False)),
+    }
 
 
 @admin.register(Invitation)

@@ -1,23 +1,50 @@
 from django import template
-from django.contrib.humanize.templatetags.humanize import intcomma
+from django.template.defaultfilters import date
+from django.utils.html import format_html
+
+from licensing.models import License, LicenseState, LicenseStatus
+from qualitybytes import money as money_format
 
 register = template.Library()
-
-CURRENCY_SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£"}
 
 
 @register.filter
 def money(cents: int | None, currency: str = "usd") -> str:
     """1990_00 cents → "$1,990"; amounts with cents keep them ("$12.50")."""
-    if cents is None:
-        return "—"
-    symbol = CURRENCY_SYMBOLS.get((currency or "usd").lower(), "")
-    whole, rest = divmod(int(cents), 100)
-    text = intcomma(whole) if not rest else f"{intcomma(whole)}.{rest:02d}"
-    return f"{symbol}{text}" if symbol else f"{text} {currency.upper()}"
+    return money_format.money(cents, currency)
 
 
 @register.filter
 def entitlement_label(name: str) -> str:
     """`priority_support` → "Priority support"."""
     return name.replace("_", " ").capitalize()
+
+
+@register.simple_tag
+def license_status(license_: License):
+    """The license's state in a sentence for its owner or holder, styled by the state's tone."""
+    state = LicenseState.of(license_)
+    day = "j M Y"
+    match state:
+        case LicenseState.REVOKED if license_.status != LicenseStatus.INACTIVE:
+            renews = f" and renews on {date(license_.expires_at, day)}" if license_.expires_at else ""
+            billed = f"the subscription is still billed{renews} until you cancel it"
+            text = f"Revoked by QualityBytes staff; {billed}."
+        case LicenseState.REVOKED:
+            text = "Revoked by QualityBytes staff."
+        case LicenseState.SUSPENDED:
+            reason = f" ({license_.suspended_reason})" if license_.suspended_reason else ""
+            text = f"Suspended by QualityBytes staff{reason} — please contact support."
+        case LicenseState.EXPIRED:
+            text = f"Expired on {date(license_.ends_at, day)}."
+        case LicenseState.GRACE:
+            text = f"Past due — fix your payment by {date(license_.grace_ends_at, day)}."
+        case LicenseState.INACTIVE:
+            text = "Inactive — the subscription is unpaid or canceled."
+        case _ if license_.cancel_at_period_end:
+            text = f"Cancels on {date(license_.expires_at, day)}."
+        case _ if license_.expires_at:
+            text = f"Active, renews on {date(license_.expires_at, day)}."
+        case _:
+            text = "Active, no end date."
+    return format_html('<p class="status status-{}" data-status="{}">{}</p>', state.tone, state.value, text)

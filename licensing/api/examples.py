@@ -2,7 +2,7 @@
 
 from drf_spectacular.utils import OpenApiExample
 
-from licensing.models import ValidationCode
+from licensing.models import LICENSE_LEVEL_CODES, LicenseState, ValidationCode
 
 KEY = "QB-7K3MX-9QW2D-HF4TN-B8RZC-2VJ6P-MXQ4D-1SA7W"
 FINGERPRINT = "5c1f0a9e4b7d2c8e6f3a1b0d9c8e7f6a"
@@ -40,12 +40,11 @@ VALIDATION_DETAILS = {
     ValidationCode.GRACE: "Valid: payment is past due, within the grace period.",
     ValidationCode.VALID: "Valid.",
 }
+# The license's state in each example: a key-level outcome (seats, devices, ...) on an active license.
 LICENSE_STATUS_FOR = {
-    ValidationCode.REVOKED: "revoked",
-    ValidationCode.SUSPENDED: "suspended",
-    ValidationCode.EXPIRED: "expired",
-    ValidationCode.INACTIVE: "inactive",
-    ValidationCode.GRACE: "grace",
+    code: LicenseState.from_code(code) if code in LICENSE_LEVEL_CODES else LicenseState.ACTIVE
+    for code in ValidationCode
+    if code != ValidationCode.NOT_FOUND
 }
 
 
@@ -63,7 +62,7 @@ def _validation(code: str) -> dict:
         "plan": None,
     }
     if code != ValidationCode.NOT_FOUND:
-        license_ = {**LICENSE, "status": LICENSE_STATUS_FOR.get(code, "active")}
+        license_ = {**LICENSE, "status": LICENSE_STATUS_FOR[code].value}
         if code == ValidationCode.GRACE:
             license_["grace_ends_at"] = "2026-12-30T15:30:00Z"
         body.update(license=license_, user=USER, plan=PLAN)

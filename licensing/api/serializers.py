@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from licensing import keys
-from licensing.models import ValidationCode
+from licensing.models import LicenseState, ValidationCode
 from licensing.services import Outcome
 
 NO_CONTROL_CHARACTERS = RegexValidator(
@@ -115,9 +115,7 @@ class UsageInput(InputSerializer):
 
 class LicenseBlock(serializers.Serializer):
     id = serializers.UUIDField()
-    status = serializers.ChoiceField(
-        choices=["active", "grace", "inactive", "expired", "suspended", "revoked"]
-    )
+    status = serializers.ChoiceField(choices=LicenseState.choices)
     expires_at = serializers.DateTimeField(allow_null=True)
     grace_ends_at = serializers.DateTimeField(allow_null=True)
     seats = serializers.IntegerField()
@@ -140,14 +138,7 @@ class PlanBlock(serializers.Serializer):
 
 
 def license_status(outcome: Outcome) -> str:
-    license_ = outcome.license
-    if license_.revoked_at:
-        return "revoked"
-    if license_.suspended_at:
-        return "suspended"
-    if license_.ends_at and license_.ends_at <= outcome.checked_at:
-        return "expired"
-    return license_.status
+    return LicenseState.of(outcome.license, outcome.checked_at).value
 
 
 _DATETIME = serializers.DateTimeField()

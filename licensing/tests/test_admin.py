@@ -66,7 +66,7 @@ def test_the_license_list_shows_key_holder_plan_state_devices_and_last_validatio
     assert f"{license_key.prefix}-…" in html
     assert license_key.holder.email in html
     assert "1 / 2" in html  # devices used / allowed
-    assert 'qb-badge-valid">Active<' in html
+    assert 'qb-badge-ok">Active<' in html
     assert license_key.plaintext not in html
 
 

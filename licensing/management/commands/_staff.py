@@ -2,7 +2,7 @@
 
 from django.core.management.base import BaseCommand, CommandError
 
-from licensing import keys
+from licensing import keys, services
 from licensing.models import License, LicenseKey
 
 
@@ -32,3 +32,25 @@ class StaffCommand(BaseCommand):
 
     def describe(self, license_: License) -> str:
         return f"{license_.plan.name} license {license_.public_id} of {license_.owner.email}"
+
+
+class ReasonCommand(StaffCommand):
+    """A staff hold given with a reason: `apply(license, reason)` calls the service; `done` says what
+    happened ("Revoked"). A refusal of the service is the command's error."""
+
+    done: str
+
+    def add_arguments(self, parser):
+        super().add_arguments(parser)
+        parser.add_argument("--reason", required=True, help="Why; shown to staff in the admin.")
+
+    def apply(self, license_: License, reason: str) -> None:
+        raise NotImplementedError
+
+    def handle(self, *args, key, reason, **options):
+        license_ = find_license(key)
+        try:
+            self.apply(license_, reason)
+        except services.LicensingError as exc:
+            raise CommandError(str(exc)) from exc
+        self.stdout.write(f"{self.done} {self.describe(license_)}.")

@@ -1,20 +1,10 @@
-from django.core.management.base import CommandError
-
 from licensing import services
-from licensing.management.commands._staff import StaffCommand, find_license
+from licensing.management.commands._staff import ReasonCommand
 
 
-class Command(StaffCommand):
+class Command(ReasonCommand):
     help = "Suspend a license until reinstate_license; webhooks do not lift a suspension."
+    done = "Suspended"
 
-    def add_arguments(self, parser):
-        super().add_arguments(parser)
-        parser.add_argument("--reason", required=True, help="Why; shown to staff in the admin.")
-
-    def handle(self, *args, key, reason, **options):
-        license_ = find_license(key)
-        try:
-            services.license_suspend(license=license_, reason=reason)
-        except services.LicensingError as exc:
-            raise CommandError(str(exc)) from exc
-        self.stdout.write(f"Suspended {self.describe(license_)}.")
+    def apply(self, license_, reason):
+        services.license_suspend(license=license_, reason=reason)
