@@ -98,6 +98,11 @@ def _remember_price(plan: Plan, interval: str, price: dict) -> None:
     )
 
 
+def _charges_as_shown(price: dict, plan: Plan, interval: str) -> bool:
+    """Whether a Stripe price charges what the catalogue shows for the plan and interval."""
+    return price["unit_amount"] == plan.amount_for(interval) and price["currency"] == plan.currency
+
+
 def price_for(plan: Plan, interval: str) -> dict:
     """The active Stripe price for a plan and interval (created by `sync_plans`).
 
@@ -111,7 +116,7 @@ def price_for(plan: Plan, interval: str) -> dict:
             f"Stripe has no active price {lookup_key!r} for {plan.name}. Run `manage.py sync_plans`."
         )
     price = prices.data[0]
-    if price["unit_amount"] != plan.amount_for(interval) or price["currency"] != plan.currency:
+    if not _charges_as_shown(price, plan, interval):
         logger.error(
             "Stripe price %s of %s charges %s %s but the catalogue shows %s %s: run sync_plans",
             price["id"],
@@ -568,12 +573,7 @@ def plan_sync(*, plan: Plan) -> list[SyncedPrice]:
     for interval, price in existing.items():
         amount = plan.amount_for(interval)
         lookup_key = plan.lookup_key_for(interval)
-        if (
-            price
-            and price["active"]
-            and price["unit_amount"] == amount
-            and price["currency"] == plan.currency
-        ):
+        if price and price["active"] and _charges_as_shown(price, plan, interval):
             _remember_price(plan, interval, price)
             synced.append(SyncedPrice(lookup_key, price["id"], False))
             continue

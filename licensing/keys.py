@@ -16,8 +16,9 @@ import secrets
 from dataclasses import dataclass
 from functools import cached_property
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+
+from qualitybytes import crypto
 
 ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 RANDOM_SYMBOLS = 34
@@ -28,7 +29,7 @@ PUBLIC_PREFIX_LENGTH = len(PREFIX) + 1 + GROUP
 DISPLAY_LENGTH = len(PREFIX) + BODY_LENGTH + BODY_LENGTH // GROUP
 
 # Crockford's decoding rules: read O as zero and I / L as one; case does not matter.
-_TRANSLATE = str.maketrans({"O": "0", "I": "1", "L": "1"})
+MISREADS = str.maketrans({"O": "0", "I": "1", "L": "1"})
 _SEPARATORS = str.maketrans("", "", " -_\t")
 _VALUES = {symbol: value for value, symbol in enumerate(ALPHABET)}
 
@@ -64,7 +65,7 @@ def normalise(raw: str) -> str:
     text = raw.upper().translate(_SEPARATORS)
     if not text.startswith(PREFIX):
         raise InvalidKey("A QualityBytes license key starts with QB-.")
-    body = text[len(PREFIX) :].translate(_TRANSLATE)
+    body = text[len(PREFIX) :].translate(MISREADS)
     if len(body) != BODY_LENGTH or any(symbol not in _VALUES for symbol in body):
         raise InvalidKey("A QualityBytes license key has seven groups of five letters and digits.")
     if check_symbol(body[:-1]) != body[-1]:
@@ -123,17 +124,12 @@ def mask(key: str) -> str:
     return f"{canonical[:PUBLIC_PREFIX_LENGTH]}-…-{canonical[-1]}"
 
 
-def _fernet() -> MultiFernet:
-    secrets_ = [item.strip() for item in settings.LICENSE_KEY_ENCRYPTION_KEY.split(",") if item.strip()]
-    return MultiFernet([Fernet(item.encode()) for item in secrets_])
-
-
 def encrypt(key: str) -> str:
-    return _fernet().encrypt(normalise(key).encode()).decode()
+    return crypto.encrypt(normalise(key))
 
 
 def decrypt(token: str) -> str:
     try:
-        return _fernet().decrypt(token.encode()).decode()
-    except InvalidToken as exc:
+        return crypto.decrypt(token)
+    except crypto.InvalidToken as exc:
         raise InvalidKey("The stored key cannot be decrypted with LICENSE_KEY_ENCRYPTION_KEY.") from exc

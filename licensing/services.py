@@ -200,28 +200,17 @@ def device_activate(
         device = Device.objects.filter(key=row, fingerprint=fingerprint).first()
         created = device is None
         if created:
-            device = Device.objects.create(
-                key=row,
-                fingerprint=fingerprint,
-                name=name,
-                platform=platform,
-                app_version=app_version,
-                first_seen_at=now,
-                last_heartbeat_at=now,
-                last_ip=ip,
-            )
+            device = Device(key=row, fingerprint=fingerprint)
+        if not is_counted:
+            # A new device, or a stale one coming back: it goes to the back of the queue.
+            device.first_seen_at = now
             used += 1
-        else:
-            device.name = name or device.name
-            device.platform = platform or device.platform
-            device.app_version = app_version or device.app_version
-            device.last_heartbeat_at = now
-            device.last_ip = ip or device.last_ip
-            if not is_counted:
-                # A stale device coming back is a new activation: it goes to the back of the queue.
-                device.first_seen_at = now
-                used += 1
-            device.save()
+        device.name = name or device.name
+        device.platform = platform or device.platform
+        device.app_version = app_version or device.app_version
+        device.last_heartbeat_at = now
+        device.last_ip = ip or device.last_ip
+        device.save()
     logger.info("Device %s activated on key %s.", device.public_id, row.masked)
     return Outcome(
         code=code,
@@ -392,21 +381,32 @@ def license_key_revoke(*, key: LicenseKey, reason: str, now: datetime | None = N
     return key
 
 
+def _hold(license: License, *, kind: str, reason: str, by: User | None, now: datetime | None) -> License:
+    """Set a staff hold (`revoked` or `suspended`): its time, reason and author. Locks the row."""
+    license_ = License.objects.select_for_update().get(pk=license.pk)
+    if license_.revoked_at:
+        raise LicensingError(
+            "This license is already revoked."
+            if kind == "revoked"
+            else "This license is revoked; a revoked license cannot be suspended."
+        )
+    if license_.suspended_at and kind == "suspended":
+        raise LicensingError("This license is already suspended.")
+    if not reason.strip():
+        raise LicensingError("A reason is required.")
+    fields = [f"{kind}_at", f"{kind}_reason", f"{kind}_by"]
+    for name, value in zip(fields, [_now(now), reason, by], strict=True):
+        setattr(license_, name, value)
+    license_.save(update_fields=[*fields, "updated_at"])
+    return license_
+
+
 @transaction.atomic
 def license_revoke(
     *, license: License, reason: str, by: User | None = None, now: datetime | None = None
 ) -> License:
     """Revoke a license for good: every key stops working and no webhook brings it back."""
-    license_ = License.objects.select_for_update().get(pk=license.pk)
-    if license_.revoked_at:
-        raise LicensingError("This license is already revoked.")
-    if not reason.strip():
-        raise LicensingError("A reason is required.")
-    license_.revoked_at = _now(now)
-    license_.revoked_reason = reason
-    license_.revoked_by = by
-    license_.save(update_fields=["revoked_at", "revoked_reason", "revoked_by", "updated_at"])
-    return license_
+    return _hold(license, kind="revoked", reason=reason, by=by, now=now)
 
 
 @transaction.atomic
@@ -414,18 +414,7 @@ def license_suspend(
     *, license: License, reason: str, by: User | None = None, now: datetime | None = None
 ) -> License:
     """Suspend a license until staff reinstate it; webhooks do not lift a suspension."""
-    license_ = License.objects.select_for_update().get(pk=license.pk)
-    if license_.revoked_at:
-        raise LicensingError("This license is revoked; a revoked license cannot be suspended.")
-    if license_.suspended_at:
-        raise LicensingError("This license is already suspended.")
-    if not reason.strip():
-        raise LicensingError("A reason is required.")
-    license_.suspended_at = _now(now)
-    license_.suspended_reason = reason
-    license_.suspended_by = by
-    license_.save(update_fields=["suspended_at", "suspended_reason", "suspended_by", "updated_at"])
-    return license_
+    return _hold(license, kind="suspended", reason=reason, by=by, now=now)
 
 
 @transaction.atomic

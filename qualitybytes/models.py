@@ -10,11 +10,12 @@ import json
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
 
-from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+
+from qualitybytes import crypto
 
 
 @dataclass(frozen=True)
@@ -26,12 +27,6 @@ class EmailContent:
 
 class UnreadableContent(Exception):
     """The body was purged, or cannot be decrypted with the configured keys."""
-
-
-def _fernet() -> MultiFernet:
-    # Comma-separated like the license keys' copy: the first key encrypts, every key decrypts.
-    keys = [item.strip() for item in settings.LICENSE_KEY_ENCRYPTION_KEY.split(",") if item.strip()]
-    return MultiFernet([Fernet(item.encode()) for item in keys])
 
 
 def retry_delay(failed_attempts: int) -> timedelta:
@@ -102,14 +97,14 @@ class OutboxEmail(models.Model):
     # --- content ---------------------------------------------------------------------------
 
     def seal(self, content: EmailContent) -> None:
-        self.payload = _fernet().encrypt(json.dumps(asdict(content)).encode()).decode()
+        self.payload = crypto.encrypt(json.dumps(asdict(content)))
 
     def content(self) -> EmailContent:
         if not self.payload:
             raise UnreadableContent("The body was erased after EMAIL_OUTBOX_PURGE_DAYS.")
         try:
-            return EmailContent(**json.loads(_fernet().decrypt(self.payload.encode())))
-        except InvalidToken as exc:
+            return EmailContent(**json.loads(crypto.decrypt(self.payload)))
+        except crypto.InvalidToken as exc:
             raise UnreadableContent("The body cannot be decrypted with LICENSE_KEY_ENCRYPTION_KEY.") from exc
 
     # --- state changes -----------------------------------------------------------------------

@@ -14,8 +14,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.crypto import salted_hmac
 
-# Crockford base32 without I, L, O, U: nothing to misread when a code is read out loud.
-CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+from licensing import keys
+
+# Codes use the license keys' Crockford base32 (no I, L, O, U): nothing to misread out loud.
 CODE_GROUPS = 4
 CODE_GROUP_LENGTH = 4
 CODE_PREFIX = "TEAM"
@@ -31,12 +32,12 @@ def normalise_code(code: str) -> str:
     text = "".join(ch for ch in code.upper() if ch.isalnum())
     if text.startswith(CODE_PREFIX):
         text = text[len(CODE_PREFIX) :]
-    return text.translate(str.maketrans("OIL", "011"))
+    return text.translate(keys.MISREADS)
 
 
 def generate_code() -> str:
     """80 bits from `secrets`, shown as TEAM-XXXX-XXXX-XXXX-XXXX."""
-    chars = "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_GROUPS * CODE_GROUP_LENGTH))
+    chars = "".join(secrets.choice(keys.ALPHABET) for _ in range(CODE_GROUPS * CODE_GROUP_LENGTH))
     groups = [chars[i : i + CODE_GROUP_LENGTH] for i in range(0, len(chars), CODE_GROUP_LENGTH)]
     return "-".join([CODE_PREFIX, *groups])
 
