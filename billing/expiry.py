@@ -16,7 +16,6 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Q
 from django.utils import timezone
 
 from billing.services import subscription_reconcile
@@ -33,25 +32,21 @@ class ExpiryReport:
     failed: int = 0
 
 
-def _ended(now: datetime):
-    return Q(status=LicenseStatus.GRACE, grace_ends_at__lte=now) | (
-        ~Q(status=LicenseStatus.GRACE) & Q(expires_at__lte=now)
-    )
-
-
 def licenses_expire(
     *, now: datetime | None = None, stripe_margin: timedelta = timedelta(hours=24)
 ) -> ExpiryReport:
     now = now or timezone.now()
     report = ExpiryReport()
     live = License.objects.exclude(status=LicenseStatus.INACTIVE).filter(revoked_at__isnull=True)
-    report.comp_expired = live.filter(_ended(now), stripe_subscription_id__isnull=True).update(
-        status=LicenseStatus.INACTIVE, updated_at=now
+    report.comp_expired = (
+        live.ended(now)
+        .filter(stripe_subscription_id__isnull=True)
+        .update(status=LicenseStatus.INACTIVE, updated_at=now)
     )
     subscription_ids = list(
-        live.filter(_ended(now - stripe_margin), stripe_subscription_id__isnull=False).values_list(
-            "stripe_subscription_id", flat=True
-        )
+        live.ended(now - stripe_margin)
+        .filter(stripe_subscription_id__isnull=False)
+        .values_list("stripe_subscription_id", flat=True)
     )
     for subscription_id in subscription_ids:
         try:
