@@ -6,6 +6,7 @@ from django.views.decorators.http import require_POST
 
 from accounts.forms import ApiTokenForm
 from accounts.models import ApiToken
+from accounts.selectors import api_tokens_of
 
 MAX_TOKENS = 20
 
@@ -13,7 +14,7 @@ MAX_TOKENS = 20
 @login_required
 @never_cache  # a new token is shown here once
 def api_tokens(request):
-    tokens = ApiToken.objects.active().filter(user=request.user)
+    tokens = api_tokens_of(request.user)
     form = ApiTokenForm(request.POST or None)
     new_token = None
     if request.method == "POST" and form.is_valid():
@@ -30,7 +31,7 @@ def api_tokens(request):
 @login_required
 @require_POST
 def api_token_revoke(request, public_id):
-    token = get_object_or_404(ApiToken.objects.active(), public_id=public_id, user=request.user)
+    token = get_object_or_404(api_tokens_of(request.user), public_id=public_id)
     token.revoke()
     messages.success(request, f"The token “{token.name}” is revoked.")
     return redirect("api_tokens")

@@ -14,7 +14,7 @@ from rest_framework.permissions import AllowAny
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 
-from licensing import keys, services, throttling
+from licensing import services, throttling
 from licensing.api import examples, serializers
 from licensing.models import ValidationCode
 from qualitybytes.api.errors import ErrorOutput
@@ -58,7 +58,8 @@ class LicensingView(APIView):
         serializer = self.input_serializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
-        throttling.hit("key", keys.digest(data["key"])[:32], _rate(settings.LICENSE_RATE_LIMIT_KEY))
+        # The key field yields a keys.ParsedKey: this digest is the one the lookup uses, computed once.
+        throttling.hit("key", data["key"].digest[:32], _rate(settings.LICENSE_RATE_LIMIT_KEY))
         return data
 
 
