@@ -4,6 +4,7 @@ DRF imports it while defining its APIView, so this module must not import rest_f
 """
 
 import json
+import re
 
 from django.conf import settings
 from rest_framework import exceptions
@@ -14,6 +15,7 @@ from qualitybytes.api.errors import InvalidRequest, PayloadTooLarge
 # Nesting deeper than this is no input any endpoint takes; refusing it also keeps every later
 # walk over the data far from Python's recursion limit.
 MAX_DEPTH = 32
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def max_body_bytes() -> int:
@@ -30,18 +32,22 @@ def check_content_length(request) -> None:
         raise PayloadTooLarge(f"The request body is larger than {max_body_bytes()} bytes.")
 
 
-def _check_depth(data) -> None:
-    """Without recursion. NUL characters and lone surrogates inside strings are left to the
-    serializers' fields, which refuse them with a field error."""
+def _check_values(data) -> None:
+    """Depth and lone surrogates (`"\\ud800"`: no UTF-8 for them, so neither PostgreSQL nor the
+    error message that echoes one could encode it), without recursion. NUL characters are left
+    to the serializers' fields, which refuse them with a field error."""
     pending = [(data, 1)]
     while pending:
         value, depth = pending.pop()
         if depth > MAX_DEPTH:
             raise InvalidRequest(f"The request body is nested deeper than {MAX_DEPTH} levels.")
         if isinstance(value, dict):
+            pending.extend((key, depth) for key in value)
             pending.extend((item, depth + 1) for item in value.values())
         elif isinstance(value, list):
             pending.extend((item, depth + 1) for item in value)
+        elif isinstance(value, str) and SURROGATE.search(value):
+            raise InvalidRequest("The request body contains an unpaired surrogate (\\ud800-\\udfff).")
 
 
 class SafeJSONParser(BaseParser):
@@ -62,7 +68,7 @@ class SafeJSONParser(BaseParser):
             data = json.loads(text)
         except (ValueError, RecursionError):
             raise InvalidRequest("The request body is not valid JSON.") from None
-        _check_depth(data)
+        _check_values(data)
         if not isinstance(data, dict):
             raise exceptions.ValidationError({"non_field_errors": ["The body must be a JSON object."]})
         return data

@@ -2,6 +2,8 @@
 
 import math
 
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.permissions import SAFE_METHODS
 from rest_framework.views import APIView as DRFAPIView
@@ -45,6 +47,10 @@ def _domain_status(exc: Exception) -> int | None:
 
 def exception_handler(exc, context):
     """Errors in one shape: {code, detail} plus `errors` (400) or `retry_after` (429)."""
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound(*exc.args)
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied(*exc.args)
     domain_status = _domain_status(exc)
     if domain_status is not None:
         exc = exceptions.APIException(str(exc), code=str(exc.code))

@@ -8,11 +8,6 @@ from teams.validators import validate_invitation_email
 INVITABLE_ROLES = [(Role.MEMBER.value, Role.MEMBER.label), (Role.ADMIN.value, Role.ADMIN.label)]
 
 
-class TeamErrorOutput(serializers.Serializer):
-    code = serializers.CharField(help_text="Machine-readable reason, e.g. SEAT_LIMIT_REACHED.")
-    detail = serializers.CharField()
-
-
 class TeamUserBrief(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
     email = serializers.EmailField()

@@ -6,65 +6,57 @@ team, member or invitation is a 404; a member asking for a manager's action gets
 
 from django.shortcuts import get_object_or_404
 from django.utils.cache import add_never_cache_headers
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_view
 from rest_framework import status
 from rest_framework.exceptions import NotFound
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from qualitybytes.api.errors import ErrorOutput
+from qualitybytes.api.views import APIView, answer_with
 from teams import services
 from teams.api import serializers
 from teams.models import Invitation, Membership
 from teams.selectors import membership_for, team_view
 
-TAGS = ["team"]
+# A refusal from the team services answers in the one error shape with its `code`.
+answer_with(services.TeamError, status.HTTP_400_BAD_REQUEST)
+answer_with(services.TeamPermissionDenied, status.HTTP_403_FORBIDDEN)
+answer_with(services.SeatLimitReached, status.HTTP_409_CONFLICT)
 
 ERRORS = {
-    # A 400 is a team error with a code, or DRF's field errors (checked by `make schemathesis`).
     400: OpenApiResponse(
-        {
-            "oneOf": [
-                {"$ref": "#/components/schemas/TeamErrorOutput"},
-                {
-                    "type": "object",
-                    "description": 'Field errors, e.g. {"email": ["Enter a valid email address."]}.',
-                    "additionalProperties": {"type": "array", "items": {"type": "string"}},
-                },
-            ]
-        },
-        description="Invalid input (field errors), or the team's state does not allow it (a code).",
+        ErrorOutput,
+        description=(
+            "Invalid input (`INVALID_REQUEST` with field `errors`), or the team's state does not allow "
+            "it (a code such as `ALREADY_INVITED`)."
+        ),
     ),
-    403: OpenApiResponse(
-        serializers.TeamErrorOutput, description="Not logged in, or not the team's owner or admin."
-    ),
-    404: OpenApiResponse(
-        serializers.TeamErrorOutput, description="Not one of your teams, members or invitations."
-    ),
+    401: OpenApiResponse(ErrorOutput, description="Not logged in, or an invalid API token."),
+    403: OpenApiResponse(ErrorOutput, description="Not the team's owner or admin (`PERMISSION_DENIED`)."),
+    404: OpenApiResponse(ErrorOutput, description="Not one of your teams, members or invitations."),
+    413: OpenApiResponse(ErrorOutput, description="Body too large (`PAYLOAD_TOO_LARGE`)."),
 }
 SEAT_CONFLICT = {
-    409: OpenApiResponse(serializers.TeamErrorOutput, description="`SEAT_LIMIT_REACHED`: no seat is free."),
+    409: OpenApiResponse(ErrorOutput, description="`SEAT_LIMIT_REACHED`: no seat is free."),
 }
 TEAM_PARAMETER = OpenApiParameter(
     "team", type=str, required=False, description="Public id of one of your teams; default: your first team."
 )
 
 
-class TeamAPIView(APIView):
-    def handle_exception(self, exc):
-        if isinstance(exc, services.TeamError):
-            code = status.HTTP_400_BAD_REQUEST
-            if isinstance(exc, services.TeamPermissionDenied):
-                code = status.HTTP_403_FORBIDDEN
-            elif isinstance(exc, services.SeatLimitReached):
-                code = status.HTTP_409_CONFLICT
-            return Response({"code": exc.code, "detail": str(exc)}, status=code)
-        response = super().handle_exception(exc)
-        detail = response.data.get("detail") if isinstance(response.data, dict) else None
-        if detail is not None and "code" not in response.data:
-            # 403 / 404 from DRF carry a code like the team errors do, as the schema says.
-            response.data["code"] = str(getattr(detail, "code", "error")).upper()
-        return response
+def team_schema(operation_id: str, summary: str, *, request, responses: dict, seats: bool = False, **kwargs):
+    """The schema of one team operation: its own answers, the shared errors, the team tag."""
+    return extend_schema(
+        operation_id=operation_id,
+        summary=summary,
+        request=request,
+        responses={**responses, **ERRORS, **(SEAT_CONFLICT if seats else {})},
+        tags=["team"],
+        **kwargs,
+    )
 
+
+class TeamAPIView(APIView):
     def membership(self, team_id) -> Membership:
         membership = membership_for(self.request.user, team_id)
         if membership is None:
@@ -78,12 +70,12 @@ class TeamAPIView(APIView):
 
 
 class TeamDetailView(TeamAPIView):
-    @extend_schema(
-        operation_id="team_retrieve",
-        summary="Your team: seats, members and open invitations",
+    @team_schema(
+        "team_retrieve",
+        "Your team: seats, members and open invitations",
+        request=None,
+        responses={200: serializers.TeamOutput},
         parameters=[TEAM_PARAMETER],
-        responses={200: serializers.TeamOutput, **ERRORS},
-        tags=TAGS,
     )
     def get(self, request):
         data = self.parse(serializers.TeamChoiceInput, data=request.query_params)
@@ -92,16 +84,16 @@ class TeamDetailView(TeamAPIView):
 
 
 class InvitationCreateView(TeamAPIView):
-    @extend_schema(
-        operation_id="team_invitations_create",
-        summary="Invite someone by email",
+    @team_schema(
+        "team_invitations_create",
+        "Invite someone by email",
         description=(
             "Emails a single-use link; the pending invitation holds a seat until it is accepted, "
             "revoked or expires."
         ),
         request=serializers.TeamInviteInput,
-        responses={201: serializers.TeamInvitationOutput, **ERRORS, **SEAT_CONFLICT},
-        tags=TAGS,
+        responses={201: serializers.TeamInvitationOutput},
+        seats=True,
     )
     def post(self, request):
         data = self.parse(serializers.TeamInviteInput)
@@ -121,67 +113,80 @@ def _invitation(request, public_id) -> Invitation:
 
 
 class InvitationRevokeView(TeamAPIView):
-    @extend_schema(
-        operation_id="team_invitations_revoke",
-        summary="Revoke an invitation",
-        request=None,
-        responses={204: None, **ERRORS},
-        tags=TAGS,
-    )
+    @team_schema("team_invitations_revoke", "Revoke an invitation", request=None, responses={204: None})
     def delete(self, request, public_id):
         services.invitation_revoke(invitation=_invitation(request, public_id), by=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class InvitationResendView(TeamAPIView):
-    @extend_schema(
-        operation_id="team_invitations_resend",
-        summary="Resend an invitation with a new link and expiry",
+    @team_schema(
+        "team_invitations_resend",
+        "Resend an invitation with a new link and expiry",
         request=None,
-        responses={200: serializers.TeamInvitationOutput, **ERRORS, **SEAT_CONFLICT},
-        tags=TAGS,
+        responses={200: serializers.TeamInvitationOutput},
+        seats=True,
     )
     def post(self, request, public_id):
         sent = services.invitation_resend(invitation=_invitation(request, public_id), by=request.user)
         return Response(serializers.TeamInvitationOutput(sent.invitation).data)
 
 
-class InvitationAcceptView(TeamAPIView):
-    @extend_schema(
-        operation_id="team_invitations_accept",
-        summary="Accept an invitation (the token from its link)",
+class JoiningView(TeamAPIView):
+    """Accepting an invitation and joining by code: one input, one service, a new membership."""
+
+    input_serializer: type[serializers.serializers.Serializer]
+
+    def join(self, data: dict, user) -> Membership:
+        raise NotImplementedError
+
+    def post(self, request):
+        membership = self.join(self.parse(self.input_serializer), request.user)
+        return Response(serializers.TeamMembershipOutput(membership).data, status=status.HTTP_201_CREATED)
+
+
+JOINED = {201: serializers.TeamMembershipOutput}
+
+
+@extend_schema_view(
+    post=team_schema(
+        "team_invitations_accept",
+        "Accept an invitation (the token from its link)",
         description="The invitation's email must be yours. You get your own key on the team's license.",
         request=serializers.TeamAcceptInput,
-        responses={201: serializers.TeamMembershipOutput, **ERRORS, **SEAT_CONFLICT},
-        tags=TAGS,
+        responses=JOINED,
+        seats=True,
     )
-    def post(self, request):
-        data = self.parse(serializers.TeamAcceptInput)
-        membership = services.invitation_accept(token=data["token"], user=request.user)
-        return Response(serializers.TeamMembershipOutput(membership).data, status=status.HTTP_201_CREATED)
+)
+class InvitationAcceptView(JoiningView):
+    input_serializer = serializers.TeamAcceptInput
+
+    def join(self, data, user):
+        return services.invitation_accept(token=data["token"], user=user)
 
 
-class JoinByCodeView(TeamAPIView):
-    @extend_schema(
-        operation_id="team_join",
-        summary="Join a team with its invite code",
+@extend_schema_view(
+    post=team_schema(
+        "team_join",
+        "Join a team with its invite code",
         request=serializers.TeamJoinByCodeInput,
-        responses={201: serializers.TeamMembershipOutput, **ERRORS, **SEAT_CONFLICT},
-        tags=TAGS,
+        responses=JOINED,
+        seats=True,
     )
-    def post(self, request):
-        data = self.parse(serializers.TeamJoinByCodeInput)
-        membership = services.team_join_by_code(code=data["code"], user=request.user)
-        return Response(serializers.TeamMembershipOutput(membership).data, status=status.HTTP_201_CREATED)
+)
+class JoinByCodeView(JoiningView):
+    input_serializer = serializers.TeamJoinByCodeInput
+
+    def join(self, data, user):
+        return services.team_join_by_code(code=data["code"], user=user)
 
 
 class CodeRegenerateView(TeamAPIView):
-    @extend_schema(
-        operation_id="team_code_regenerate",
-        summary="Make a new invite code (the old one stops working)",
+    @team_schema(
+        "team_code_regenerate",
+        "Make a new invite code (the old one stops working)",
         request=serializers.TeamChoiceInput,
-        responses={201: serializers.TeamCodeOutput, **ERRORS},
-        tags=TAGS,
+        responses={201: serializers.TeamCodeOutput},
     )
     def post(self, request):
         data = self.parse(serializers.TeamChoiceInput)
@@ -198,16 +203,15 @@ def _member(request, public_id) -> Membership:
 
 
 class MemberRemoveView(TeamAPIView):
-    @extend_schema(
-        operation_id="team_members_remove",
-        summary="Remove a member",
+    @team_schema(
+        "team_members_remove",
+        "Remove a member",
         description=(
             "Their key is revoked at once (validation answers REVOKED) and their devices are released. "
             "The owner cannot be removed; admins can remove members but not admins."
         ),
         request=None,
-        responses={204: None, **ERRORS},
-        tags=TAGS,
+        responses={204: None},
     )
     def delete(self, request, public_id):
         services.member_remove(membership=_member(request, public_id), by=request.user)
@@ -215,12 +219,11 @@ class MemberRemoveView(TeamAPIView):
 
 
 class MemberRoleView(TeamAPIView):
-    @extend_schema(
-        operation_id="team_members_set_role",
-        summary="Make a member an admin, or an admin a member (owner only)",
+    @team_schema(
+        "team_members_set_role",
+        "Make a member an admin, or an admin a member (owner only)",
         request=serializers.TeamRoleInput,
-        responses={200: serializers.TeamMembershipOutput, **ERRORS},
-        tags=TAGS,
+        responses={200: serializers.TeamMembershipOutput},
     )
     def post(self, request, public_id):
         data = self.parse(serializers.TeamRoleInput)
@@ -231,12 +234,11 @@ class MemberRoleView(TeamAPIView):
 
 
 class LeaveView(TeamAPIView):
-    @extend_schema(
-        operation_id="team_leave",
-        summary="Leave a team (your key stops working; the owner cannot leave)",
+    @team_schema(
+        "team_leave",
+        "Leave a team (your key stops working; the owner cannot leave)",
         request=serializers.TeamChoiceInput,
-        responses={204: None, **ERRORS},
-        tags=TAGS,
+        responses={204: None},
     )
     def post(self, request):
         data = self.parse(serializers.TeamChoiceInput)

@@ -199,7 +199,7 @@ def test_bad_input_is_a_400_and_changes_nothing(team, owner):
     client.force_login(owner)
     response = client.post(reverse("teams_api:invitation_create"), {"email": "nope"}, format="json")
     assert response.status_code == 400
-    assert "email" in response.json()
+    assert "email" in response.json()["errors"]
     assert not Invitation.objects.exists()
 
 
