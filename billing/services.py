@@ -27,8 +27,8 @@ from billing.models import Interval, Plan, PlanPrice
 from licensing.models import License, LicenseStatus
 from licensing.selectors import live_license_for
 from licensing.services import license_key_issue
+from teams.selectors import seats_in_use as teams_seats_in_use
 from teams.services import notify_owner_seat_limit_exceeded, team_create_for_license
-from teams.services import seats_in_use as teams_seats_in_use
 
 logger = logging.getLogger(__name__)
 

@@ -1,16 +1,54 @@
-"""Read-side helpers shared by the team page and the team API; each query is scoped to the user."""
+"""Teams' read side, shared by the team page, the team API, the services and billing; each query
+is scoped to the user, the team or the license it is for."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from django.db.models import Case, Count, IntegerField, Q, QuerySet, Value, When
 from django.http import Http404
 from django.utils import timezone
 
-from licensing.models import VALID_CODES, ValidationCode, stale_cutoff
+from licensing.models import VALID_CODES, License, LicenseKey, ValidationCode, stale_cutoff
 from teams.models import Invitation, Membership, Role, Team
-from teams.services import Seats, seats_count
+
+
+@dataclass(frozen=True)
+class Seats:
+    total: int
+    keys: int
+    pending: int
+
+    @property
+    def used(self) -> int:
+        return self.keys + self.pending
+
+    @property
+    def free(self) -> int:
+        return max(self.total - self.used, 0)
+
+
+def seats_count(*, license: License, now: datetime | None = None) -> Seats:
+    """The license's seats: active keys and the pending invitations of its team (each holds one)."""
+    keys = LicenseKey.objects.filter(license=license).active().count()
+    pending = Invitation.objects.filter(team__license=license).pending(now)
+    return Seats(total=license.seats_total, keys=keys, pending=pending.count())
+
+
+def seats_in_use(*, license: License) -> int:
+    """Active keys on the license plus pending invitations of its team (billing's downgrade check)."""
+    return seats_count(license=license).used
+
+
+def invitation_for_digest(digest: str) -> Invitation | None:
+    """The invitation a link points at, whatever its state (the join page explains each), by the
+    token's digest (what the session keeps of a link opened before login)."""
+    return (
+        Invitation.objects.filter(token_digest=digest)
+        .select_related("team__license__plan", "team__license__owner", "invited_by")
+        .first()
+    )
 
 
 def memberships_of(user) -> QuerySet[Membership]:

@@ -13,7 +13,7 @@ from licensing.models import License
 from teams import services
 from teams.forms import InviteForm, JoinByCodeForm, RoleForm
 from teams.models import Invitation, Membership, invitation_token_digest
-from teams.selectors import membership_for, team_view
+from teams.selectors import invitation_for_digest, membership_for, team_view
 
 # An invitation link opened before logging in is remembered by its token's digest, never the
 # token itself: the session store holds nothing that would open the link.
@@ -224,7 +224,7 @@ def pending_invitation(request):
 
 
 def _invitation_page(request, *, digest: str):
-    invitation = services.invitation_for_digest(digest)
+    invitation = invitation_for_digest(digest)
     if not request.user.is_authenticated:
         problem = services.invitation_problem(invitation)
         if not problem:

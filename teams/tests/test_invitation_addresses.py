@@ -9,7 +9,7 @@ from django.urls import reverse
 from rest_framework.test import APIClient
 
 from qualitybytes.models import OutboxEmail
-from teams import services
+from teams import selectors, services
 from teams.models import Invitation
 
 pytestmark = pytest.mark.django_db
@@ -58,7 +58,7 @@ def test_the_service_refuses_an_unsendable_address_before_taking_a_seat(team, ow
         services.team_invite_member(team=team, email=address, by=owner)
     assert excinfo.value.code == "INVALID_EMAIL"
     _nothing_stored()
-    assert services.seats_count(license=team.license).pending == 0
+    assert selectors.seats_count(license=team.license).pending == 0
 
 
 def test_an_ordinary_international_address_is_still_invited(team, owner):

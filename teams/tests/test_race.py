@@ -8,7 +8,7 @@ from django.db import connection, connections, transaction
 
 from accounts.tests.factories import UserFactory
 from licensing.models import LicenseKey
-from teams import services
+from teams import selectors, services
 from teams.tests.factories import InvitationFactory, MembershipFactory, TeamFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -172,7 +172,7 @@ def test_a_code_join_while_the_last_seat_is_being_invited_waits_and_is_refused()
 
     assert isinstance(joining["outcome"], services.SeatLimitReached), joining["outcome"]
     assert waited
-    seats = services.seats_count(license=team.license)
+    seats = selectors.seats_count(license=team.license)
     assert (seats.keys, seats.pending) == (4, 1)
 
 

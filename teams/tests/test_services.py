@@ -10,7 +10,7 @@ from licensing.models import LicenseKey, LicenseKeyStatus, ValidationCode
 from licensing.services import license_issue, license_validate
 from licensing.tests.factories import DeviceFactory, LicenseFactory
 from qualitybytes.models import OutboxEmail
-from teams import services
+from teams import selectors, services
 from teams.models import Invitation, Membership, Role, Team, generate_code, normalise_code
 from teams.tests.factories import InvitationFactory, MembershipFactory
 
@@ -68,7 +68,7 @@ def test_seats_in_use_counts_active_keys_and_pending_invitations_only(team):
     revoked = MembershipFactory(team=team).key
     revoked.status, revoked.revoked_at = LicenseKeyStatus.REVOKED, timezone.now()
     revoked.save()
-    assert services.seats_in_use(license=license_) == 3  # owner + member + one pending invitation
+    assert selectors.seats_in_use(license=license_) == 3  # owner + member + one pending invitation
 
 
 def test_inviting_beyond_the_seats_is_refused_with_a_clear_message(team, owner):
@@ -150,7 +150,7 @@ def test_an_expired_invitation_is_refused_and_holds_no_seat(team):
     user = UserFactory(email=invitation.email)
     with pytest.raises(services.TeamError, match="expired"):
         services.invitation_accept(token=invitation.token, user=user)
-    assert services.seats_in_use(license=team.license) == 1
+    assert selectors.seats_in_use(license=team.license) == 1
     assert not Membership.objects.filter(user=user).exists()
 
 
@@ -177,7 +177,7 @@ def test_a_revoked_invitation_is_refused(team, owner):
     services.invitation_revoke(invitation=invitation, by=owner)
     with pytest.raises(services.TeamError, match="withdrawn"):
         services.invitation_accept(token=invitation.token, user=UserFactory(email=invitation.email))
-    assert services.seats_in_use(license=team.license) == 1
+    assert selectors.seats_in_use(license=team.license) == 1
 
 
 def test_an_unknown_token_is_refused(team):
@@ -269,7 +269,7 @@ def test_joining_by_code_uses_up_ones_own_pending_invitation(team, owner):
     invitation.refresh_from_db()
     assert invitation.accepted_at is not None
     assert membership.role == Role.ADMIN
-    assert services.seats_in_use(license=team.license) == 5
+    assert selectors.seats_in_use(license=team.license) == 5
 
 
 def test_codes_are_random():
@@ -320,7 +320,7 @@ def test_a_member_can_leave_and_their_key_stops_working(team, member_ship):
     plaintext = member_ship.key.reveal()
     services.member_leave(team=team, user=member_ship.user)
     assert license_validate(key=plaintext).code == ValidationCode.REVOKED
-    assert services.seats_in_use(license=team.license) == 1
+    assert selectors.seats_in_use(license=team.license) == 1
 
 
 def test_members_cannot_manage(team, member, member_ship):
