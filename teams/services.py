@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, models, transaction
 from django.urls import reverse
 from django.utils import timezone
 
@@ -39,23 +39,44 @@ from teams.validators import validate_invitation_email
 logger = logging.getLogger(__name__)
 
 
+class TeamErrorCode(models.TextChoices):
+    """Why a team action was refused (the `code` of the team API's errors)."""
+
+    ALREADY_INVITED = "ALREADY_INVITED"
+    ALREADY_MEMBER = "ALREADY_MEMBER"
+    INVALID_CODE = "INVALID_CODE"
+    INVALID_EMAIL = "INVALID_EMAIL"
+    INVALID_INVITATION = "INVALID_INVITATION"
+    INVALID_ROLE = "INVALID_ROLE"
+    LICENSE_INACTIVE = "LICENSE_INACTIVE"
+    NOT_A_TEAM_PLAN = "NOT_A_TEAM_PLAN"
+    NOT_PENDING = "NOT_PENDING"
+    OWNER_CANNOT_LEAVE = "OWNER_CANNOT_LEAVE"
+    OWNER_ROLE_FIXED = "OWNER_ROLE_FIXED"
+    PERMISSION_DENIED = "PERMISSION_DENIED"
+    SEAT_LIMIT_REACHED = "SEAT_LIMIT_REACHED"
+    TEAM_ERROR = "TEAM_ERROR"
+    USE_LEAVE = "USE_LEAVE"
+    WRONG_EMAIL = "WRONG_EMAIL"
+
+
 class TeamError(Exception):
     """A team action the current state does not allow; the message is for the person acting."""
 
-    code = "TEAM_ERROR"
+    code = TeamErrorCode.TEAM_ERROR
 
-    def __init__(self, message: str, *, code: str | None = None):
+    def __init__(self, message: str, *, code: TeamErrorCode | None = None):
         super().__init__(message)
         if code:
             self.code = code
 
 
 class TeamPermissionDenied(TeamError):
-    code = "PERMISSION_DENIED"
+    code = TeamErrorCode.PERMISSION_DENIED
 
 
 class SeatLimitReached(TeamError):
-    code = "SEAT_LIMIT_REACHED"
+    code = TeamErrorCode.SEAT_LIMIT_REACHED
 
 
 def _now(now: datetime | None) -> datetime:
@@ -81,7 +102,8 @@ def _lock_license(license: License) -> License:
 def _require_usable(license: License, now: datetime) -> None:
     if license.state(now) not in VALID_CODES:
         raise TeamError(
-            "This team's license is not active, so nobody can join it right now.", code="LICENSE_INACTIVE"
+            "This team's license is not active, so nobody can join it right now.",
+            code=TeamErrorCode.LICENSE_INACTIVE,
         )
 
 
@@ -125,7 +147,7 @@ def team_create_for_license(*, license: License) -> Team:
     if team is not None:
         return team
     if license.seats_total < 2:
-        raise TeamError("A team needs a license with more than one seat.", code="NOT_A_TEAM_PLAN")
+        raise TeamError("A team needs a license with more than one seat.", code=TeamErrorCode.NOT_A_TEAM_PLAN)
     owner = license.owner
     team = Team.objects.create(license=license, name=f"{owner.get_full_name()}'s team")
     key = LicenseKey.objects.filter(license=license, holder=owner).active().first()
@@ -181,7 +203,7 @@ def team_code_disable(*, team: Team, by: User) -> Team:
 def _join(*, team: Team, user: User, role: str, now: datetime) -> Membership:
     """Make `user` a member with their own key; the caller holds the license lock."""
     if Membership.objects.filter(team=team, user=user).exists():
-        raise TeamError("You are already a member of this team.", code="ALREADY_MEMBER")
+        raise TeamError("You are already a member of this team.", code=TeamErrorCode.ALREADY_MEMBER)
     key = LicenseKey.objects.filter(license=team.license, holder=user).active().first()
     if key is None:
         key = license_key_issue(license=team.license, holder=user).key
@@ -189,7 +211,7 @@ def _join(*, team: Team, user: User, role: str, now: datetime) -> Membership:
         with transaction.atomic():
             return Membership.objects.create(team=team, user=user, role=role, key=key)
     except IntegrityError:
-        raise TeamError("You are already a member of this team.", code="ALREADY_MEMBER") from None
+        raise TeamError("You are already a member of this team.", code=TeamErrorCode.ALREADY_MEMBER) from None
 
 
 # --- invitations -----------------------------------------------------------------------------
@@ -228,9 +250,9 @@ def team_invite_member(
     try:
         validate_invitation_email(email)
     except ValidationError as exc:
-        raise TeamError(exc.messages[0], code="INVALID_EMAIL") from None
+        raise TeamError(exc.messages[0], code=TeamErrorCode.INVALID_EMAIL) from None
     if role not in (Role.ADMIN, Role.MEMBER):
-        raise TeamError("Invite people as an admin or a member.", code="INVALID_ROLE")
+        raise TeamError("Invite people as an admin or a member.", code=TeamErrorCode.INVALID_ROLE)
     license = _lock_license(team.license)
     team = Team.objects.select_related("license__plan").get(pk=team.pk)
     inviter = _require_manager(team, by)
@@ -238,11 +260,12 @@ def team_invite_member(
         raise TeamPermissionDenied("Only the owner can invite admins.")
     _require_usable(license, now)
     if Membership.objects.filter(team=team, user__email__iexact=email).exists():
-        raise TeamError(f"{email} is already a member of this team.", code="ALREADY_MEMBER")
+        raise TeamError(f"{email} is already a member of this team.", code=TeamErrorCode.ALREADY_MEMBER)
     existing = Invitation.objects.filter(team=team, email__iexact=email).open().first()
     if existing is not None and existing.status(now) == InvitationStatus.PENDING:
         raise TeamError(
-            f"{email} already has a pending invitation; resend it instead.", code="ALREADY_INVITED"
+            f"{email} already has a pending invitation; resend it instead.",
+            code=TeamErrorCode.ALREADY_INVITED,
         )
     _require_free_seat(license, now=now)
     token, digest = _new_token()
@@ -283,7 +306,8 @@ def invitation_resend(*, invitation: Invitation, by: User, now: datetime | None 
     status = invitation.status(now)
     if status in (InvitationStatus.ACCEPTED, InvitationStatus.REVOKED):
         raise TeamError(
-            f"This invitation was {status.label.lower()}; it cannot be resent.", code="NOT_PENDING"
+            f"This invitation was {status.label.lower()}; it cannot be resent.",
+            code=TeamErrorCode.NOT_PENDING,
         )
     if status == InvitationStatus.EXPIRED:
         _require_usable(license, now)
@@ -307,10 +331,10 @@ def invitation_revoke(*, invitation: Invitation, by: User, now: datetime | None 
     _require_manager(invitation.team, by)
     if invitation.accepted_at:
         raise TeamError(
-            "This invitation was already accepted: remove the member instead.", code="NOT_PENDING"
+            "This invitation was already accepted: remove the member instead.", code=TeamErrorCode.NOT_PENDING
         )
     if invitation.revoked_at:
-        raise TeamError("This invitation is already revoked.", code="NOT_PENDING")
+        raise TeamError("This invitation is already revoked.", code=TeamErrorCode.NOT_PENDING)
     invitation.revoked_at = _now(now)
     invitation.save(update_fields=["revoked_at"])
     return invitation
@@ -348,7 +372,7 @@ def invitation_accept_by_digest(*, digest: str, user: User, now: datetime | None
     now = _now(now)
     invitation = invitation_for_digest(digest)
     if invitation is None:
-        raise TeamError(invitation_problem(None), code="INVALID_INVITATION")
+        raise TeamError(invitation_problem(None), code=TeamErrorCode.INVALID_INVITATION)
     license = _lock_license(invitation.team.license)
     # Re-read under the lock: a concurrent accept, revoke or resend may have got there first.
     invitation = (
@@ -359,8 +383,9 @@ def invitation_accept_by_digest(*, digest: str, user: User, now: datetime | None
     )
     problem = invitation_problem(invitation, user=user, now=now)
     if problem:
-        code = "WRONG_EMAIL" if invitation and invitation.status(now) == InvitationStatus.PENDING else None
-        raise TeamError(problem, code=code or "INVALID_INVITATION")
+        pending = invitation and invitation.status(now) == InvitationStatus.PENDING
+        code = TeamErrorCode.WRONG_EMAIL if pending else TeamErrorCode.INVALID_INVITATION
+        raise TeamError(problem, code=code)
     _require_usable(license, now)
     team = invitation.team
     team.license = license
@@ -383,18 +408,19 @@ def team_join_by_code(*, code: str, user: User, now: datetime | None = None) -> 
     if team is None:
         raise TeamError(
             "This invite code is not valid. Check it, or ask the team's owner for the current code.",
-            code="INVALID_CODE",
+            code=TeamErrorCode.INVALID_CODE,
         )
     license = _lock_license(team.license)
     team = Team.objects.filter(pk=team.pk, code_digest=code_digest(code)).first()
     if team is None:
         raise TeamError(
-            "This invite code was just replaced. Ask the team's owner for the new one.", code="INVALID_CODE"
+            "This invite code was just replaced. Ask the team's owner for the new one.",
+            code=TeamErrorCode.INVALID_CODE,
         )
     team.license = license
     _require_usable(license, now)
     if Membership.objects.filter(team=team, user=user).exists():
-        raise TeamError("You are already a member of this team.", code="ALREADY_MEMBER")
+        raise TeamError("You are already a member of this team.", code=TeamErrorCode.ALREADY_MEMBER)
     # A pending invitation for this very person holds their seat: use it up rather than count twice.
     own = (
         Invitation.objects.filter(team=team, email__iexact=user.email)
@@ -438,7 +464,7 @@ def member_remove(*, membership: Membership, by: User, now: datetime | None = No
     if membership.is_owner:
         raise TeamPermissionDenied("The team's owner cannot be removed.")
     if membership.pk == actor.pk:
-        raise TeamError("To leave the team, use Leave team.", code="USE_LEAVE")
+        raise TeamError("To leave the team, use Leave team.", code=TeamErrorCode.USE_LEAVE)
     if not actor.can_remove(membership):
         raise TeamPermissionDenied(
             "Only the owner can remove admins."
@@ -468,7 +494,7 @@ def member_leave(*, team: Team, user: User, now: datetime | None = None) -> None
     if membership.is_owner:
         raise TeamError(
             "The owner cannot leave the team: the team belongs to your license. Cancel the plan instead.",
-            code="OWNER_CANNOT_LEAVE",
+            code=TeamErrorCode.OWNER_CANNOT_LEAVE,
         )
     _release(membership, reason="Left the team.", now=now)
 
@@ -483,9 +509,9 @@ def member_set_role(*, membership: Membership, role: str, by: User) -> Membershi
     if not actor.is_owner:
         raise TeamPermissionDenied("Only the team's owner can change roles.")
     if membership.is_owner:
-        raise TeamError("The owner's role cannot be changed.", code="OWNER_ROLE_FIXED")
+        raise TeamError("The owner's role cannot be changed.", code=TeamErrorCode.OWNER_ROLE_FIXED)
     if role not in (Role.ADMIN, Role.MEMBER):
-        raise TeamError("Choose admin or member.", code="INVALID_ROLE")
+        raise TeamError("Choose admin or member.", code=TeamErrorCode.INVALID_ROLE)
     membership.role = role
     membership.save(update_fields=["role"])
     return membership
