@@ -82,30 +82,30 @@ class ValidateInput(InputSerializer):
     nonce = nonce_field()
 
 
-class ActivateInput(InputSerializer):
+class DeviceInput(InputSerializer):
+    """A key and one of its devices: deactivate takes just these; the device operations add theirs."""
+
     key = LicenseKeyField()
     fingerprint = fingerprint_field()
+
+
+class ActivateInput(DeviceInput):
     name = text_field(100, required=False, allow_blank=True, default="")
     platform = text_field(50, required=False, allow_blank=True, default="")
     app_version = text_field(50, required=False, allow_blank=True, default="")
 
 
-class DeactivateInput(InputSerializer):
-    key = LicenseKeyField()
-    fingerprint = fingerprint_field()
+class DeactivateInput(DeviceInput):
+    pass
 
 
-class HeartbeatInput(InputSerializer):
-    key = LicenseKeyField()
-    fingerprint = fingerprint_field()
+class HeartbeatInput(DeviceInput):
     app_version = text_field(50, required=False, allow_blank=True, default="")
     entitlements = entitlements_field()
     nonce = nonce_field()
 
 
-class UsageInput(InputSerializer):
-    key = LicenseKeyField()
-    fingerprint = fingerprint_field()
+class UsageInput(DeviceInput):
     feature = serializers.CharField(max_length=64, validators=[FEATURE_NAME])
     count = serializers.IntegerField(min_value=1, max_value=100_000, default=1)
 
@@ -286,10 +286,3 @@ class UsageOutput(serializers.Serializer):
 
     def get_day(self, outcome: Outcome) -> str | None:
         return outcome.extra.get("day")
-
-
-class ErrorOutput(serializers.Serializer):
-    code = serializers.CharField(help_text="INVALID_REQUEST, PAYLOAD_TOO_LARGE, RATE_LIMITED, …")
-    detail = serializers.CharField()
-    errors = serializers.DictField(required=False, help_text="Field errors, for INVALID_REQUEST.")
-    retry_after = serializers.IntegerField(required=False, help_text="Seconds, for RATE_LIMITED.")
