@@ -10,10 +10,10 @@ from django.utils.cache import add_never_cache_headers
 from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
 from rest_framework import serializers
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from licensing import selectors
 from licensing.api.serializers import DeviceBlock
+from qualitybytes.api.views import APIView
 
 
 class MyKeyOutput(serializers.Serializer):
