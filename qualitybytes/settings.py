@@ -325,7 +325,7 @@ LICENSE_TOUCH_INTERVAL_SECONDS = int(os.environ.get("LICENSE_TOUCH_INTERVAL_SECO
 # Write that bookkeeping from a background thread per worker, so no validation waits for it.
 # The tests turn it off (pytest.ini) to count the write in the request that triggers it.
 LICENSE_FLUSH_IN_BACKGROUND = env_bool("LICENSE_FLUSH_IN_BACKGROUND", True)
-# Licensing API request bodies above this size answer 413.
+# Request bodies of every API (licensing, customer, team) above this size answer 413.
 LICENSE_MAX_BODY_BYTES = int(os.environ.get("LICENSE_MAX_BODY_BYTES", "16384"))
 # Validation events older than this are removed by `prune_validation_events`.
 LICENSE_VALIDATION_EVENT_DAYS = int(os.environ.get("LICENSE_VALIDATION_EVENT_DAYS", "90"))
