@@ -57,20 +57,11 @@ class Plan(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @property
-    def is_team(self) -> bool:
-        return self.seats > 1
-
     def amount_for(self, interval: str) -> int:
         return self.yearly_amount if interval == Interval.YEAR else self.monthly_amount
 
     def lookup_key_for(self, interval: str) -> str:
         return self.yearly_lookup_key if interval == Interval.YEAR else self.monthly_lookup_key
-
-    @property
-    def yearly_saving_percent(self) -> int:
-        full = self.monthly_amount * 12
-        return round(100 * (full - self.yearly_amount) / full) if full else 0
 
 
 class PlanPrice(models.Model):
