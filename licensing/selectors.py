@@ -12,7 +12,6 @@ from licensing.models import (
     License,
     LicenseKey,
     LicenseKeyStatus,
-    LicenseStatus,
     UsageDaily,
     stale_cutoff,
 )
@@ -78,15 +77,7 @@ def billed_licenses(user: User) -> QuerySet[License]:
     """The user's licenses whose Stripe subscription still bills (active or past due), oldest
     first, whatever staff did to them: a revoked license can still be billed, and its owner
     must still see the subscription and be able to cancel it."""
-    return (
-        License.objects.filter(
-            owner=user,
-            stripe_subscription_id__isnull=False,
-            status__in=[LicenseStatus.ACTIVE, LicenseStatus.GRACE],
-        )
-        .select_related("plan")
-        .order_by("created_at", "pk")
-    )
+    return License.objects.billed().filter(owner=user).select_related("plan").order_by("created_at", "pk")
 
 
 def live_license_for(user: User) -> License | None:
