@@ -149,7 +149,7 @@ class TestCustomerApi:
         for bad in ("0", "91", "x"):
             response = client.get(f"/api/v1/me/usage?days={bad}")
             assert response.status_code == 400
-            assert "days" in response.json()
+            assert "days" in response.json()["errors"]
 
     def test_anonymous_requests_are_refused(self, client, db):
         for url in ("/api/v1/me/licenses", "/api/v1/me/devices", "/api/v1/me/usage"):
