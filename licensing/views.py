@@ -10,6 +10,7 @@ from django.views.decorators.http import require_POST
 
 from licensing import selectors
 from licensing.figures import bar_chart
+from licensing.models import LicenseState
 
 CHART_DAYS = 30
 
@@ -24,7 +25,7 @@ def dashboard(request):
     now = timezone.now()
     for key in keys:
         key.device_list = devices.get(key.pk, [])
-        key.current_state = key.state(now)
+        key.current_state = LicenseState.of(key, now)
     subscription = selectors.live_license_for(user)
     usage = selectors.usage_summary(user, days=CHART_DAYS)
     invoices = selectors.invoices_of(user)

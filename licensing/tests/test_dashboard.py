@@ -46,6 +46,31 @@ def test_the_dashboard_shows_my_key_masked_with_its_devices(client, user, key):
     assert "Remove device" in html
 
 
+@pytest.mark.parametrize(
+    ("change", "badge"),
+    [
+        ({}, '<span class="badge badge-active">Active</span>'),
+        ({"status": "grace"}, '<span class="badge badge-grace">Past due</span>'),
+        ({"suspended_at": timezone.now()}, '<span class="badge badge-suspended">Suspended</span>'),
+        (
+            {"expires_at": timezone.now() - timedelta(days=1)},
+            '<span class="badge badge-expired">Expired</span>',
+        ),
+    ],
+)
+def test_the_key_badge_says_the_state_in_words(client, user, key, change, badge):
+    """The badge reads as the license-state vocabulary, never a raw validation code (VALID, GRACE)."""
+    for name, value in change.items():
+        setattr(key.license, name, value)
+    if change.get("status") == "grace":
+        key.license.grace_ends_at = timezone.now() + timedelta(days=5)
+    key.license.save()
+    client.force_login(user)
+    html = client.get(reverse("dashboard")).content.decode()
+    assert badge in html
+    assert ">VALID<" not in html and ">GRACE<" not in html
+
+
 def test_the_usage_chart_shows_30_days_of_validations(client, user, key):
     today = timezone.now().date()
     UsageDaily.objects.create(key=key, day=today, feature=UsageDaily.VALIDATIONS, count=12)
