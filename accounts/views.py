@@ -1,12 +1,20 @@
+import logging
+
+from allauth.core import ratelimit
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods, require_POST
 
-from accounts.forms import ApiTokenForm
+from accounts import emails
+from accounts.forms import ApiTokenForm, EmailKeysForm
 from accounts.models import ApiToken
-from accounts.selectors import api_tokens_of
+from accounts.selectors import account_for_address, api_tokens_of
+from qualitybytes import outbox
+
+logger = logging.getLogger(__name__)
 
 MAX_TOKENS = 20
 
@@ -35,3 +43,33 @@ def api_token_revoke(request, public_id):
     token.revoke()
     messages.success(request, f"The token “{token.name}” is revoked.")
     return redirect("api_tokens")
+
+
+@require_http_methods(["GET", "POST"])
+def email_my_keys(request):
+    """Send the keys of the account with the given address to that address.
+
+    The page answers the same whether or not an account exists, and as fast: the email is only
+    queued here and delivered once the answer has been sent. Both limits (per IP, per address)
+    count every request, so a 429 says nothing about the address either.
+    """
+    form = EmailKeysForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        address = form.cleaned_data["email"]
+        if not ratelimit.consume(request, action="email_my_keys", key=address):
+            return ratelimit.respond_429(request)
+        user = account_for_address(address)
+        queued = emails.queue_my_keys(user=user, to=address) if user is not None else None
+        response = render(request, "accounts/email_my_keys.html", {"sent_to": address})
+        if queued is not None and settings.EMAIL_OUTBOX_SEND_ON_COMMIT:
+            response._resource_closers.append(lambda: _deliver_quietly(queued.pk))
+        return response
+    return render(request, "accounts/email_my_keys.html", {"form": form})
+
+
+def _deliver_quietly(pk: int) -> None:
+    # Runs after the response has gone out: a failure stays in the outbox for send_queued_emails.
+    try:
+        outbox.deliver(pk)
+    except Exception:
+        logger.exception("Email %s could not be tried after the response; it stays queued.", pk)

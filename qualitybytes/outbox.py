@@ -57,8 +57,9 @@ def address_problem(address: str) -> str | None:
     return None
 
 
-def enqueue(template: str, *, to: str, content: EmailContent) -> OutboxEmail:
-    """Write the email to the outbox in the current transaction; try it once that commits."""
+def enqueue(template: str, *, to: str, content: EmailContent, send_on_commit: bool = True) -> OutboxEmail:
+    """Write the email to the outbox in the current transaction; try it once that commits
+    (`send_on_commit=False`: the caller delivers it later, e.g. after its response is sent)."""
     now = timezone.now()
     # PostgreSQL text cannot hold NUL; the address is refused below either way.
     email = OutboxEmail(recipient=to.replace("\x00", "\ufffd"), template=template, created_at=now)
@@ -71,7 +72,7 @@ def enqueue(template: str, *, to: str, content: EmailContent) -> OutboxEmail:
     email.save()
     if problem:
         logger.warning("Email %s (%s) not sent: %s", email.pk, template, problem)
-    elif settings.EMAIL_OUTBOX_SEND_ON_COMMIT:
+    elif send_on_commit and settings.EMAIL_OUTBOX_SEND_ON_COMMIT:
         transaction.on_commit(partial(deliver, email.pk), robust=True)
     return email
 

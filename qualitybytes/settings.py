@@ -172,6 +172,8 @@ ACCOUNT_RATE_LIMITS = {
     "reset_password_from_key": "20/m/ip",
     "confirm_email": "1/3m/key",
     "change_password": "5/m/user",
+    # "Email me my keys" (accounts/views.py): every request counts, an address with no account too.
+    "email_my_keys": os.environ.get("EMAIL_KEYS_RATE_LIMIT", "10/h/ip,3/h/key"),
 }
 
 EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
