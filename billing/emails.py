@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.urls import reverse
 
 from billing.models import PaymentEvent, Plan
+from billing.selectors import cancellation_facts
 from licensing.models import License
 from qualitybytes.emails import send_on_commit
 
@@ -22,8 +23,23 @@ def send_license_key(*, license: License, key: str) -> None:
 
 
 def send_payment_failed(*, license: License) -> None:
-    context = {**_owner_context(license), "fix_url": reverse("billing:manage")}
+    # A stable page of ours that sends to whatever invoice is open when the link is followed.
+    context = {
+        **_owner_context(license),
+        "pay_url": reverse("billing:pay"),
+        "portal_url": reverse("billing:manage"),
+    }
     send_on_commit("payment-failed", to=license.owner.email, context=context)
+
+
+def send_cancellation_scheduled(*, license: License) -> None:
+    """The owner chose to end the subscription at the period end (our page or Stripe's portal)."""
+    context = {
+        **_owner_context(license),
+        "cancellation": cancellation_facts(license),
+        "manage_url": reverse("billing:manage"),
+    }
+    send_on_commit("subscription-cancel-scheduled", to=license.owner.email, context=context)
 
 
 def send_subscription_canceled(*, license: License) -> None:

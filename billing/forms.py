@@ -6,3 +6,9 @@ from billing.models import Interval, Plan
 class ChangePlanForm(forms.Form):
     plan = forms.ModelChoiceField(queryset=Plan.objects.public(), to_field_name="slug", empty_label=None)
     interval = forms.ChoiceField(choices=Interval.choices, widget=forms.RadioSelect, initial=Interval.MONTH)
+
+
+class CancelForm(forms.Form):
+    """The cancellation page's confirmation: the button is the whole form."""
+
+    confirm = forms.BooleanField(initial=True, widget=forms.HiddenInput)

@@ -345,6 +345,7 @@ def license_apply(*, data: dict) -> License | None:
     with transaction.atomic():
         license_, created = _get_or_create_locked(facts, owner)
         old_plan, old_status = license_.plan, license_.status
+        was_ending = license_.cancel_at_period_end
         license_.plan = facts.plan
         license_.billing_interval = facts.interval
         license_.status = facts.license_status()
@@ -368,7 +369,14 @@ def license_apply(*, data: dict) -> License | None:
             if excess > 0:
                 # Changed in the portal or by staff: the newest keys beyond the limit stop validating.
                 notify_owner_seat_limit_exceeded(license=license_, excess=excess)
-        _notify_changes(license_, facts=facts, old_plan=old_plan, old_status=old_status, created=created)
+        _notify_changes(
+            license_,
+            facts=facts,
+            old_plan=old_plan,
+            old_status=old_status,
+            created=created,
+            was_ending=was_ending,
+        )
     return license_
 
 
@@ -411,7 +419,12 @@ def _notify_changes(
     old_plan: Plan,
     old_status: str,
     created: bool,
+    was_ending: bool = False,
 ) -> None:
+    # The cancellation email is keyed on the flag's flip, under the license's row lock: our
+    # page and the webhook that follows it (or the portal's change and its webhook) see it flip once.
+    if not created and not was_ending and license_.cancel_at_period_end and facts.status in LIVE_STATUSES:
+        emails.send_cancellation_scheduled(license=license_)
     if license_.status == LicenseStatus.GRACE and old_status != LicenseStatus.GRACE:
         emails.send_payment_failed(license=license_)
     if facts.status == "canceled" and (created or old_status != LicenseStatus.INACTIVE):
@@ -506,6 +519,49 @@ def _open_invoice(data: dict) -> dict | None:
         return None
     invoice = latest if isinstance(latest, dict) else stripe.Invoice.retrieve(latest, **stripe_options())
     return invoice if invoice.get("status") == "open" else None
+
+
+@dataclass(frozen=True)
+class OpenInvoice:
+    """The invoice a past-due customer has to pay, as Stripe has it now."""
+
+    invoice_id: str
+    number: str
+    amount: int  # what is still to pay: Stripe's amount_remaining
+    currency: str
+    url: str  # Stripe's hosted invoice page
+    created: datetime
+    others: int = 0  # further open invoices of the subscription
+
+
+def open_invoice_for(*, license: License) -> OpenInvoice | None:
+    """The subscription's latest open invoice (None when nothing is due); BillingError when
+    Stripe cannot be reached, with a message for the customer."""
+    if not license.stripe_subscription_id:
+        return None
+    try:
+        invoices = stripe.Invoice.list(
+            subscription=license.stripe_subscription_id, status="open", limit=20, **stripe_options()
+        ).data
+    except stripe.StripeError as exc:
+        logger.warning("Open invoice of license %s could not be read: %s", license.public_id, exc)
+        raise BillingError(
+            "Stripe could not be reached just now, so we cannot show the open invoice. "
+            "Please reload the page in a minute."
+        ) from exc
+    payable = [invoice for invoice in invoices if invoice.get("hosted_invoice_url")]
+    if not payable:
+        return None
+    latest = max(payable, key=lambda invoice: invoice["created"])
+    return OpenInvoice(
+        invoice_id=latest["id"],
+        number=latest.get("number") or latest["id"],
+        amount=latest.get("amount_remaining", latest.get("amount_due")) or 0,
+        currency=latest["currency"],
+        url=latest["hosted_invoice_url"],
+        created=datetime.fromtimestamp(latest["created"], tz=UTC),
+        others=len(payable) - 1,
+    )
 
 
 def subscription_cancel(*, license: License) -> License:

@@ -11,5 +11,6 @@ urlpatterns = [
     path("canceled/", views.cancel, name="cancel"),
     path("cancel/", views.cancel_subscription, name="cancel_subscription"),
     path("resume/", views.resume_subscription, name="resume_subscription"),
+    path("pay/", views.pay, name="pay"),
     path("portal/", views.portal, name="portal"),
 ]

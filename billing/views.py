@@ -3,12 +3,14 @@ from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from billing import services
-from billing.forms import ChangePlanForm
+from billing.forms import CancelForm, ChangePlanForm
 from billing.models import Interval, Plan
+from billing.selectors import cancellation_facts
 from licensing import selectors
 
 
@@ -96,28 +98,73 @@ def manage(request):
 
 
 @login_required
-@require_POST
+@never_cache
+def pay(request):
+    """The payment-failed email's link: the open invoice of the user's own live subscription as
+    it is now (Stripe's hosted page), so an old email never points at a stale invoice."""
+    license_ = selectors.live_license_for(request.user)
+    if license_ is None:
+        messages.info(request, "You have no subscription with an invoice to pay.")
+        return redirect("billing:manage")
+    try:
+        invoice = services.open_invoice_for(license=license_)
+    except services.BillingError as exc:
+        messages.error(request, str(exc))
+        return redirect("billing:manage")
+    if invoice is None:
+        messages.info(request, "Nothing is due: your subscription has no open invoice.")
+        return redirect("billing:manage")
+    return redirect(invoice.url)
+
+
+@login_required
 def cancel_subscription(request):
-    return _act(request, services.subscription_cancel, "Your subscription will end at the end of the period.")
+    """Cancel at the period end, after a page that says when access ends and whose keys stop."""
+    license_ = selectors.live_license_for(request.user)
+    if license_ is None:
+        messages.error(request, "You have no active subscription.")
+        return redirect("pricing")
+    if license_.cancel_at_period_end:
+        # Already cancelled (a second tab, a double submit, the portal): say so, change nothing.
+        messages.info(request, _ending_message(license_))
+        return redirect("billing:manage")
+    form = CancelForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            license_ = services.subscription_cancel(license=license_)
+        except services.BillingError as exc:
+            messages.error(request, str(exc))
+        else:
+            messages.info(request, _ending_message(license_))
+        return redirect("billing:manage")
+    facts = cancellation_facts(license_)
+    return render(request, "billing/cancel_confirm.html", {"license": license_, "facts": facts, "form": form})
+
+
+def _ending_message(license_) -> str:
+    when = f"on {date_format(license_.expires_at, 'j M Y')}" if license_.expires_at else "at the period end"
+    return (
+        f"Your subscription is cancelled and ends {when}; nothing more will be charged. "
+        "Until then everything keeps working, and “Keep my plan” on this page undoes it."
+    )
 
 
 @login_required
 @require_POST
 def resume_subscription(request):
-    return _act(request, services.subscription_resume, "Your subscription will renew as usual.")
-
-
-def _act(request, action, done: str):
     license_ = selectors.live_license_for(request.user)
     if license_ is None:
         messages.error(request, "You have no active subscription.")
         return redirect("pricing")
+    if not license_.cancel_at_period_end:
+        messages.info(request, "Your subscription renews as usual.")
+        return redirect("billing:manage")
     try:
-        action(license=license_)
+        services.subscription_resume(license=license_)
     except services.BillingError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, done)
+        messages.success(request, "You kept your plan: your subscription will renew as usual.")
     return redirect("billing:manage")
 
 
