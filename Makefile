@@ -5,26 +5,38 @@ BIN := $(VENV)/bin
 DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/qualitybytes
 export DEBUG ?= 1
 
-.PHONY: run test lint format install venv migrate seed bench soak clean audit schemathesis
+.PHONY: run staff test lint format install install-run venv migrate seed bench soak clean audit schemathesis
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --upgrade pip
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
-	$(BIN)/pip install -r requirements-dev.txt
+# Two stamps: running needs requirements.txt only; tests, lint and the CI checks need the tools too.
+$(VENV)/.installed-run: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -r requirements.txt
 	touch $@
 
+$(VENV)/.installed: requirements.txt requirements-dev.txt | $(BIN)/python
+	$(BIN)/pip install -r requirements-dev.txt
+	touch $(VENV)/.installed-run $@
+
+install-run: $(VENV)/.installed-run
 install: $(VENV)/.installed
 
 ## make run: SQLite, console email, Stripe simulator; http://127.0.0.1:8000
-run: install
-	$(BIN)/python manage.py migrate --noinput
+run: install-run
+	@$(BIN)/python manage.py migrate --noinput -v 0
 	$(BIN)/python manage.py seed_plans
 	@# With no Stripe key these talk to the built-in simulator; both are safe to run again.
 	$(BIN)/python manage.py sync_plans
 	$(BIN)/python manage.py create_webhook_endpoint
+	@$(BIN)/python manage.py dev_welcome
 	$(BIN)/python manage.py runserver 127.0.0.1:8000
+
+## make staff: create a staff user (superuser) for the admin of `make run`; asks for email and password
+staff: install-run
+	@$(BIN)/python manage.py migrate --noinput -v 0
+	$(BIN)/python manage.py createsuperuser
 
 ## make test: ruff, the migrations check, then the whole suite against PostgreSQL ($(DATABASE_URL))
 test: install

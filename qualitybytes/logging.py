@@ -97,11 +97,25 @@ class JsonFormatter(logging.Formatter):
         return mask_secrets(json.dumps(entry, default=str))
 
 
+class DropServerAccessLines(logging.Filter):
+    """Drops runserver's own access line per request (`"GET / HTTP/1.1" 200 1234`): the app logs
+    one line per request itself (qualitybytes.middleware, LOG_REQUESTS). Its other messages stay."""
+
+    # The format string of http.server's BaseHTTPRequestHandler.log_request.
+    ACCESS_LINE = '"%s" %s %s'
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg != self.ACCESS_LINE
+
+
 TEXT_FORMAT = "%(asctime)s %(levelname)s [%(request_id)s] %(name)s: %(message)s"
 
 
-def logging_config(*, log_format: str, level: str) -> dict:
-    """The LOGGING dict for settings (and gunicorn): one stderr handler with both filters."""
+def logging_config(*, log_format: str, level: str, server_access_log: bool = False) -> dict:
+    """The LOGGING dict for settings (and gunicorn): one stderr handler with both filters.
+
+    runserver's access lines are dropped unless `server_access_log` (the app's own request line
+    replaces them); the Stripe client logs warnings and errors only, not every call it makes."""
     formatter = {"()": JsonFormatter} if log_format == "json" else {"format": TEXT_FORMAT}
     return {
         "version": 1,
@@ -109,6 +123,7 @@ def logging_config(*, log_format: str, level: str) -> dict:
         "filters": {
             "request_id": {"()": RequestIdFilter},
             "mask_secrets": {"()": MaskSecretsFilter},
+            "drop_server_access_lines": {"()": DropServerAccessLines},
         },
         "formatters": {"default": formatter},
         "handlers": {
@@ -122,6 +137,12 @@ def logging_config(*, log_format: str, level: str) -> dict:
         # Django's own handlers would print the same record a second time or mail admins.
         "loggers": {
             "django": {"handlers": ["console"], "level": level, "propagate": False},
-            "django.server": {"handlers": ["console"], "level": level, "propagate": False},
+            "django.server": {
+                "handlers": ["console"],
+                "level": level,
+                "propagate": False,
+                "filters": [] if server_access_log else ["drop_server_access_lines"],
+            },
+            "stripe": {"handlers": ["console"], "level": "WARNING", "propagate": False},
         },
     }

@@ -17,6 +17,12 @@ request_logger = logging.getLogger("qualitybytes.request")
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
 
 
+def _static_prefix() -> str:
+    """Static files (whitenoise) are not worth a log line each: a page would log a dozen."""
+    url = settings.STATIC_URL
+    return url if url.startswith("/") else f"/{url}"
+
+
 class RequestIdMiddleware:
     """Takes X-Request-ID from the request or makes one, logs with it and echoes it back."""
 
@@ -32,7 +38,7 @@ class RequestIdMiddleware:
         try:
             response = self.get_response(request)
             response["X-Request-ID"] = request_id
-            if settings.LOG_REQUESTS:
+            if settings.LOG_REQUESTS and not request.path.startswith(_static_prefix()):
                 # Invitation tokens and allauth's keys travel in paths: mask them at the source.
                 path = mask_secrets(request.path)
                 request_logger.info(

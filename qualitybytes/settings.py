@@ -176,7 +176,13 @@ ACCOUNT_RATE_LIMITS = {
     "email_my_keys": os.environ.get("EMAIL_KEYS_RATE_LIMIT", "10/h/ip,3/h/key"),
 }
 
-EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+# The console default prints each email framed by a banner (qualitybytes/email_backends.py).
+_CONSOLE_EMAIL = "django.core.mail.backends.console.EmailBackend"
+EMAIL_BACKEND = os.environ.get("EMAIL_BACKEND", "") or _CONSOLE_EMAIL
+if EMAIL_BACKEND == _CONSOLE_EMAIL:
+    EMAIL_BACKEND = "qualitybytes.email_backends.ConsoleEmailBackend"
+# Where django.core.mail.backends.filebased.EmailBackend writes (one file per connection).
+EMAIL_FILE_PATH = os.environ.get("EMAIL_FILE_PATH", str(BASE_DIR / "var" / "emails"))
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "localhost")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT", "25"))
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
@@ -204,6 +210,11 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# One date format on pages and in the admin. English's own formats would win over these two
+# settings, so qualitybytes/formats/en/formats.py repeats them as the locale's.
+DATE_FORMAT = "j M Y"
+DATETIME_FORMAT = "j M Y, H:i"
+FORMAT_MODULE_PATH = ["qualitybytes.formats"]
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
@@ -280,9 +291,12 @@ X_FRAME_OPTIONS = "DENY"
 # LOG_FORMAT: "json" (one object per line with the request id) or "text"; default text with
 # DEBUG on, json otherwise. Keys and secret tokens are masked in both (qualitybytes/logging.py).
 LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json").strip().lower()
-LOGGING = logging_config(log_format=LOG_FORMAT, level=os.environ.get("LOG_LEVEL", "INFO"))
-# One log line per request (method, path, status, duration, request id); gunicorn's access log is off.
+# One log line per request (method, path, status, duration, request id), none for static files;
+# gunicorn's access log is off and runserver's is dropped while this is on.
 LOG_REQUESTS = env_bool("LOG_REQUESTS", True)
+LOGGING = logging_config(
+    log_format=LOG_FORMAT, level=os.environ.get("LOG_LEVEL", "INFO"), server_access_log=not LOG_REQUESTS
+)
 
 
 # Licensing ---------------------------------------------------------------------------------
