@@ -12,6 +12,7 @@ from billing.forms import CancelForm, ChangePlanForm
 from billing.models import Interval, Plan
 from billing.selectors import cancellation_facts
 from licensing import selectors
+from licensing.models import LicenseState
 
 
 def _interval(request) -> str:
@@ -20,8 +21,24 @@ def _interval(request) -> str:
 
 
 def pricing(request):
-    plans = Plan.objects.public()
-    return render(request, "billing/pricing.html", {"plans": plans, "interval": _interval(request)})
+    """The plans, with each card's action for this visitor: Subscribe (or Resubscribe after an
+    ended subscription), or, for a live subscriber, "Current plan" and Switch, never a second
+    Checkout. A subscription that cannot change plan now (past due, revoked) points to billing."""
+    current = selectors.live_license_for(request.user) if request.user.is_authenticated else None
+    interval = _interval(request)
+    if current and "interval" not in request.GET:
+        interval = current.billing_interval
+    context = {
+        "plans": Plan.objects.public(),
+        "interval": interval,
+        "current": current,
+        "current_state": current.current_state if current else None,
+        "can_switch": bool(current) and current.current_state == LicenseState.ACTIVE,
+        "resubscribe": not current
+        and request.user.is_authenticated
+        and selectors.had_subscription(request.user),
+    }
+    return render(request, "billing/pricing.html", context)
 
 
 def subscribe(request, slug: str):

@@ -92,3 +92,9 @@ def live_license_for(user: User) -> License | None:
 def duplicate_subscriptions(user: User) -> list[License]:
     """Live subscriptions beyond the first: billed twice, for staff to cancel and refund."""
     return list(billed_licenses(user)[1:])
+
+
+def had_subscription(user: User) -> bool:
+    """Whether the user ever paid for a Stripe subscription (live or ended): /pricing/ then says
+    "Resubscribe" once none bills any more."""
+    return License.objects.filter(owner=user, stripe_subscription_id__isnull=False).exists()
