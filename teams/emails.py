@@ -9,7 +9,7 @@ from django.urls import reverse
 from accounts.models import User
 from licensing.models import License
 from qualitybytes.emails import send_on_commit
-from teams.models import Invitation, Team
+from teams.models import Invitation, Membership, Team
 
 
 def send_invitation(*, invitation: Invitation, url: str) -> None:
@@ -25,6 +25,28 @@ def send_invitation(*, invitation: Invitation, url: str) -> None:
             "url": url,
         },
     )
+
+
+def send_member_key(*, membership: Membership) -> None:
+    """A new member's own key, with the team and plan it is for (invitation or invite code)."""
+    license_ = membership.team.license
+    send_on_commit(
+        "license-key",
+        to=membership.user.email,
+        context={
+            "user": membership.user,
+            "plan": license_.plan,
+            "license": license_,
+            "team": membership.team,
+            "key": membership.key.reveal(),
+        },
+    )
+
+
+def send_issued_key(*, license: License, key: str) -> None:
+    """A comp license's key (`issue_license`), to its owner."""
+    context = {"user": license.owner, "plan": license.plan, "license": license, "key": key, "issued": True}
+    send_on_commit("license-key", to=license.owner.email, context=context)
 
 
 def send_member_removed(*, user: User, team: Team, by: User) -> None:

@@ -111,7 +111,7 @@ def _require_free_seat(license: License, *, now: datetime) -> None:
     seats = seats_count(license=license, now=now)
     if seats.used >= seats.total:
         raise SeatLimitReached(
-            f"All {_plural(seats.total, 'seat')} of this team are taken "
+            f"{seats.all_taken} "
             f"({_plural(seats.keys, 'member key')}, {_plural(seats.pending, 'pending invitation')}). "
             "The owner can remove a member, revoke an invitation or move to a bigger plan."
         )
@@ -209,9 +209,11 @@ def _join(*, team: Team, user: User, role: str, now: datetime) -> Membership:
         key = license_key_issue(license=team.license, holder=user).key
     try:
         with transaction.atomic():
-            return Membership.objects.create(team=team, user=user, role=role, key=key)
+            membership = Membership.objects.create(team=team, user=user, role=role, key=key)
     except IntegrityError:
         raise TeamError("You are already a member of this team.", code=TeamErrorCode.ALREADY_MEMBER) from None
+    emails.send_member_key(membership=membership)
+    return membership
 
 
 # --- invitations -----------------------------------------------------------------------------

@@ -7,6 +7,7 @@ from django.utils import timezone
 from accounts.models import User
 from billing.models import Plan
 from licensing import services
+from teams import emails
 from teams.services import team_create_for_license
 
 
@@ -37,8 +38,13 @@ class Command(BaseCommand):
         parser.add_argument("--plan", required=True, help="Plan slug, e.g. solo, team, enterprise.")
         parser.add_argument("--expires", help="YYYY-MM-DD or ISO timestamp; default: no end.")
         parser.add_argument("--seats", type=int, help="Seats, overriding the plan's.")
+        parser.add_argument(
+            "--no-email",
+            action="store_true",
+            help="Do not email the key to the owner (by default it is).",
+        )
 
-    def handle(self, *args, email, plan, expires=None, seats=None, **options):
+    def handle(self, *args, email, plan, expires=None, seats=None, no_email=False, **options):
         owner = User.objects.filter(email__iexact=email.strip()).first()
         if owner is None:
             raise CommandError(f"No user with email {email}. They must sign up first.")
@@ -54,10 +60,16 @@ class Command(BaseCommand):
             license_ = issued.key.license
             if license_.seats_total > 1:
                 team_create_for_license(license=license_)
+            if not no_email:
+                emails.send_issued_key(license=license_, key=issued.plaintext)
         ends = "no end" if expires_at is None else f"ends {expires_at:%Y-%m-%d %H:%M} UTC"
         self.stdout.write(
             f"Issued {plan_obj.name} license {license_.public_id} to {owner.email} "
             f"({license_.seats_total} seat(s), {ends})."
         )
+        if no_email:
+            self.stdout.write("Not emailed (--no-email): pass the key on yourself.")
+        else:
+            self.stdout.write(f"Emailed the key to {owner.email}.")
         self.stdout.write("License key (shown once; the owner also sees it in their dashboard):")
         self.stdout.write(issued.plaintext)
