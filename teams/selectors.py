@@ -28,6 +28,15 @@ class Seats:
     def free(self) -> int:
         return max(self.total - self.used, 0)
 
+    @property
+    def all_taken(self) -> str:
+        """A full team, in words that fit its number of seats (no "All 1 seats")."""
+        return (
+            "This team's only seat is taken"
+            if self.total == 1
+            else f"All {self.total} seats of this team are taken"
+        )
+
 
 def seats_count(*, license: License, now: datetime | None = None) -> Seats:
     """The license's seats: active keys and the pending invitations of its team (each holds one)."""
