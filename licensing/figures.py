@@ -169,6 +169,8 @@ def bar_chart(days: list[dict], *, width: int, height: int, top: int, gap: int, 
         )
     return {
         "bars": bars,
+        # Nothing to draw: pages say so in words instead of an empty box.
+        "empty": peak == 0,
         "peak": peak,
         "total": sum(counts),
         "width": width,

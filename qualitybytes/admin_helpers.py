@@ -9,6 +9,7 @@ from django.contrib import admin
 from django.db.models import Count, IntegerField, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html, format_html_join
 
 
@@ -25,7 +26,8 @@ def html_table(headers: list[str], rows: list[tuple], empty: str):
 
 
 def local_time(value: datetime | None) -> str:
-    return f"{timezone.localtime(value):%Y-%m-%d %H:%M}" if value else "—"
+    """The time in the site's one format (DATETIME_FORMAT: "3 Mar 2026, 14:05"), or a dash."""
+    return date_format(timezone.localtime(value), "DATETIME_FORMAT") if value else "—"
 
 
 def stripe_dashboard_url(kind: str, stripe_id: str, *, livemode: bool | None = None) -> str:

@@ -14,10 +14,32 @@ def money(cents: int | None, currency: str = "usd") -> str:
     return money_format.money(cents, currency)
 
 
+# Words people write in capitals (or their own way) whatever their place in the name.
+ENTITLEMENT_WORDS = {
+    "sso": "SSO",
+    "saml": "SAML",
+    "scim": "SCIM",
+    "api": "API",
+    "sla": "SLA",
+    "ip": "IP",
+    "2fa": "2FA",
+    "mfa": "MFA",
+    "csv": "CSV",
+    "pdf": "PDF",
+    "url": "URL",
+    "ci": "CI",
+    "oauth": "OAuth",
+}
+
+
 @register.filter
 def entitlement_label(name: str) -> str:
-    """`priority_support` → "Priority support"."""
-    return name.replace("_", " ").capitalize()
+    """`priority_support` → "Priority support", `sso` → "SSO", `api_access` → "API access"."""
+    words = name.replace("-", "_").split("_")
+    label = [ENTITLEMENT_WORDS.get(word.lower(), word.lower()) for word in words if word]
+    if label and label[0] == label[0].lower():
+        label[0] = label[0].capitalize()
+    return " ".join(label)
 
 
 @register.simple_tag
