@@ -154,3 +154,22 @@ class TestEmailMyKeys:
         response = ask(Client(enforce_csrf_checks=True), "owner@example.com")
         assert response.status_code == 403
         assert mail.outbox == []
+
+
+@pytest.mark.browser
+def test_a_visitor_at_phone_width_gets_their_keys_from_the_login_page(page, live_server):
+    owner = UserFactory(email="owner@example.com")
+    key = LicenseKeyFactory(license__owner=owner)
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.goto(reverse("account_login"))
+    page.click("text=Email me my keys")
+    page.fill("input[name=email]", "not-an-address")
+    page.click("button[type=submit]")
+    assert page.locator("#id_email_errors").is_visible()
+    page.fill("input[name=email]", "owner@example.com")
+    page.click("button[type=submit]")
+    assert page.locator("text=If an account exists for").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.screenshot(path=page.screenshots / "email-my-keys-390.png", full_page=True)
+    assert [message.to for message in mail.outbox] == [["owner@example.com"]]
+    assert key.plaintext in mail.outbox[0].body
