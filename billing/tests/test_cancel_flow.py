@@ -2,6 +2,7 @@
 the result in a neutral box, one cancellation email per cancellation (our page, the portal and
 the webhooks that follow both), and "Keep my plan" until the end."""
 
+import pytest
 import stripe
 from django.contrib.messages import INFO
 from django.core import mail
@@ -138,3 +139,46 @@ def test_the_cancellation_email_names_the_end_and_the_members(
         assert ends in body
         assert "1 team member" in body and "bo@example.com" in body
         assert "/billing/" in body and "Keep" in body
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True)
+def test_an_owner_cancels_from_the_dashboard_and_keeps_the_plan(
+    page, live_server, catalogue, buyer, client, settings
+):
+    from playwright.sync_api import expect
+
+    from accounts.tests.factories import DEFAULT_PASSWORD
+
+    settings.SITE_URL = live_server.url
+    license_ = buy(client, catalogue, buyer, plan="team")
+    add_members(license_, "bo@example.com", "cy@example.com")
+    page.goto("/accounts/login/")
+    page.fill("input[name=login]", buyer.email)
+    page.fill("input[name=password]", DEFAULT_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/dashboard/")
+    ends = date_format(license_.expires_at, "j M Y")
+
+    for width in (1280, 390):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.goto("/dashboard/")
+        page.get_by_role("link", name="Cancel at period end").click()
+        page.wait_for_url("**/billing/cancel/")
+        expect(page.locator("[data-ends-at]")).to_have_text(ends)
+        expect(page.locator("[data-members]")).to_contain_text("bo@example.com")
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        page.screenshot(path=page.screenshots / f"cancel-confirm-{width}.png", full_page=True)
+        page.get_by_role("button", name="Cancel at period end").click()
+        page.wait_for_url("**/billing/")
+        expect(page.locator(".message-info")).to_contain_text(f"ends on {ends}")
+        expect(page.locator(".message-success")).to_have_count(0)
+        expect(page.get_by_role("button", name="Keep my plan")).to_be_visible()
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        page.screenshot(path=page.screenshots / f"cancelled-{width}.png", full_page=True)
+        license_.refresh_from_db()
+        assert license_.cancel_at_period_end
+        page.get_by_role("button", name="Keep my plan").click()
+        page.wait_for_url("**/billing/")
+        license_.refresh_from_db()
+        assert not license_.cancel_at_period_end
