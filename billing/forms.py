@@ -9,6 +9,6 @@ class ChangePlanForm(forms.Form):
 
 
 class CancelForm(forms.Form):
-    """The cancellation page's confirmation: the button is the whole form."""
+    """The cancellation page's confirmation: the POST (CSRF-checked) is the confirmation."""
 
-    confirm = forms.BooleanField(initial=True, widget=forms.HiddenInput)
+    confirm = forms.BooleanField(required=False, initial=True, widget=forms.HiddenInput)

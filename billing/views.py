@@ -145,7 +145,7 @@ def cancel_subscription(request):
         # Already cancelled (a second tab, a double submit, the portal): say so, change nothing.
         messages.info(request, _ending_message(license_))
         return redirect("billing:manage")
-    form = CancelForm(request.POST or None)
+    form = CancelForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             license_ = services.subscription_cancel(license=license_)
