@@ -26,7 +26,8 @@ PLAN = {"name": "Solo", "seats": 1, "devices_per_seat": 2}
 LINK = "http://127.0.0.1:8000/accounts/confirm-email/" + "x" * 90 + "/"
 
 
-def test_make_run_prints_where_the_site_the_simulator_and_the_admin_are_and_how_to_make_staff():
+def test_make_run_prints_where_the_site_the_simulator_and_the_admin_are_and_how_to_make_staff(settings):
+    settings.EMAIL_BACKEND = "qualitybytes.email_backends.ConsoleEmailBackend"
     out = StringIO()
     call_command("dev_welcome", stdout=out)
     text = out.getvalue()
@@ -34,6 +35,14 @@ def test_make_run_prints_where_the_site_the_simulator_and_the_admin_are_and_how_
     assert f"Stripe simulator  {django_settings.STRIPE_SIMULATOR_URL}/" in text
     assert "Admin             http://127.0.0.1:8000/admin/" in text
     assert "make staff" in text
+    assert "Emails            printed in this terminal" in text
+
+
+def test_the_welcome_names_another_email_backend(settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    out = StringIO()
+    call_command("dev_welcome", stdout=out)
+    assert "Emails            sent by django.core.mail.backends.smtp.EmailBackend" in out.getvalue()
 
 
 def test_the_makefile_runs_the_welcome_and_installs_only_runtime_requirements_for_run():

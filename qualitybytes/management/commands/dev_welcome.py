@@ -11,7 +11,7 @@ def welcome_text() -> str:
         stripe = f"{settings.STRIPE_SIMULATOR_URL}/   (its dashboard: renewals, failed payments)"
     else:
         stripe = "Stripe's test mode (STRIPE_TEST_SECRET_KEY is set)"
-    if "console" in settings.EMAIL_BACKEND:
+    if "console" in settings.EMAIL_BACKEND.lower():
         emails = "printed in this terminal, each between ===== EMAIL lines (verification links, keys)"
     else:
         emails = f"sent by {settings.EMAIL_BACKEND}"
