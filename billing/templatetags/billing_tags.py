@@ -69,4 +69,6 @@ def license_status(license_: License):
             text = f"Active, renews on {date(license_.expires_at, day)}."
         case _:
             text = "Active, no end date."
-    return format_html('<p class="status status-{}" data-status="{}">{}</p>', state.tone, state.value, text)
+    # A cancellation that has not taken effect yet is news, not a success: a neutral box.
+    tone = "info" if state == LicenseState.ACTIVE and license_.cancel_at_period_end else state.tone
+    return format_html('<p class="status status-{}" data-status="{}">{}</p>', tone, state.value, text)

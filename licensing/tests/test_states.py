@@ -119,3 +119,12 @@ def test_the_status_line_is_the_states_label_and_tone(table):
     for license_, state in table:
         html = template.render(Context({"license": license_}))
         assert f'class="status status-{state.tone}" data-status="{state.value}"' in html
+
+
+def test_a_scheduled_cancellation_is_a_neutral_line_not_a_green_one(table):
+    license_ = next(license_ for license_, state in table if state == LicenseState.ACTIVE)
+    license_.cancel_at_period_end = True
+    template = Template("{% load billing_tags %}{% license_status license %}")
+    html = template.render(Context({"license": license_}))
+    assert 'class="status status-info" data-status="active"' in html
+    assert "Cancels on" in html
