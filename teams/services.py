@@ -126,8 +126,8 @@ def _require_seat_for_invitation(license: License, *, now: datetime) -> None:
     seats = seats_count(license=license, now=now)
     if seats.keys >= seats.total:
         raise SeatLimitReached(
-            f"All {_plural(seats.total, 'seat')} of this team are taken by members, so this invitation "
-            "cannot be accepted now. Ask the team's owner to free a seat."
+            f"{seats.all_taken} by members, so this invitation cannot be accepted now. "
+            "Ask the team's owner to free a seat."
         )
 
 
