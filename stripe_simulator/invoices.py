@@ -8,6 +8,7 @@ from __future__ import annotations
 import copy
 
 from stripe_simulator.common import (
+    PRORATION_BEHAVIORS,
     StripeError,
     add_interval,
     as_int,
@@ -18,6 +19,7 @@ from stripe_simulator.common import (
     missing_param,
     money,
     new_id,
+    one_of,
 )
 
 
@@ -93,16 +95,21 @@ class InvoicesMixin:
         invoice_id = new_id("in_")
         lines = [self._invoice_line(invoice_id, sub, **spec) for spec in lines_spec]
         total = sum(line["amount"] for line in lines)
+        # The customer's balance applies to the invoice: a credit (negative) lowers what is
+        # due, a debit adds to it; what is left of a credit, or a negative total, stays with
+        # the customer for the next invoices.
+        starting_balance = customer["balance"]
+        due = total + starting_balance
         starts = [line["period"]["start"] for line in lines] or [now]
         ends = [line["period"]["end"] for line in lines] or [now]
         invoice = {
             "account_country": "US",
             "account_name": "QualityBytes (simulator)",
             "account_tax_ids": None,
-            "amount_due": max(total, 0),
+            "amount_due": max(due, 0),
             "amount_overpaid": 0,
             "amount_paid": 0,
-            "amount_remaining": max(total, 0),
+            "amount_remaining": max(due, 0),
             "amount_shipping": 0,
             "application": None,
             "attempt_count": 0,
@@ -175,7 +182,7 @@ class InvoicesMixin:
             "rendering": None,
             "shipping_cost": None,
             "shipping_details": None,
-            "starting_balance": 0,
+            "starting_balance": starting_balance,
             "statement_descriptor": None,
             "status": "draft",
             "status_transitions": {
@@ -204,7 +211,12 @@ class InvoicesMixin:
         invoice["status_transitions"]["finalized_at"] = now
         invoice["hosted_invoice_url"] = f"{self.public_url}/invoice/{invoice_id}"
         invoice["invoice_pdf"] = f"{self.public_url}/invoice/{invoice_id}/pdf"
+        invoice["ending_balance"] = min(due, 0)
         self._emit("invoice.finalized", invoice)
+        if customer["balance"] != invoice["ending_balance"]:
+            previous = {"balance": customer["balance"]}
+            customer["balance"] = invoice["ending_balance"]
+            self._emit("customer.updated", customer, previous)
         self._open_payment(invoice)
         return invoice
 
@@ -366,7 +378,19 @@ class InvoicesMixin:
             self._drop_pending_update(sub)
 
     def invoice_create_preview(self, params: dict) -> dict:
-        """The upcoming invoice of a subscription, optionally with a price change previewed."""
+        """The next invoice of a subscription, optionally with a price change previewed, as
+        Stripe previews it:
+
+        - no change, or a change in the same interval with `create_prorations`: the upcoming
+          renewal at the period end, carrying the prorations that wait for it;
+        - a change in the same interval with `always_invoice`: the invoice the update creates at
+          once, holding the prorations only (with any that were already waiting);
+        - a change to another interval: the invoice the update creates at once, since the
+          billing cycle restarts: the credit for the unused time and the new period in full.
+
+        Prorations are computed for `subscription_details[proration_date]` (default: now), as
+        the update computes them for its `proration_date`; the customer's balance applies
+        (`starting_balance`, `amount_due`)."""
         check_params(params, ("customer", "subscription", "subscription_details"))
         with self.lock:
             details = params.get("subscription_details") or {}
@@ -404,53 +428,65 @@ class InvoicesMixin:
             quantity = item["quantity"]
             start, end = item["current_period_start"], item["current_period_end"]
             pending = list(self.internal[sub["id"]].get("pending_prorations", []))
+            when = self._proration_date(details.get("proration_date"), "subscription_details[proration_date]")
+            billed_now = renews = False
             if details.get("items"):
                 change = as_list(details["items"], "subscription_details[items]")[0]
                 new_price = self._get(
                     "price", change.get("price", price["id"]), "subscription_details[items][0][price]"
                 )
                 new_qty = as_int(change.get("quantity", quantity), "quantity")
-                behavior = details.get("proration_behavior", "create_prorations")
+                behavior = one_of(details, "proration_behavior", PRORATION_BEHAVIORS)
                 prorations = (
                     []
                     if behavior == "none"
-                    else self._proration_specs(sub, item, price, quantity, new_price, new_qty)
+                    else self._proration_specs(sub, item, price, quantity, new_price, new_qty, when)
                 )
                 if (new_price["recurring"]["interval"], new_price["recurring"]["interval_count"]) != (
                     price["recurring"]["interval"],
                     price["recurring"]["interval_count"],
                 ):
                     # another interval restarts the cycle now: the preview is the immediate invoice
+                    billed_now = renews = True
                     start = end = self.now()
                     prorations = [spec for spec in prorations if spec["amount"] < 0]
+                elif behavior == "always_invoice" and prorations:
+                    # prorations invoiced at once: the preview is that invoice, without the renewal
+                    billed_now = True
+                    start = end = when
                 pending += prorations
                 price, quantity = new_price, new_qty
-            next_end = add_interval(end, price["recurring"]["interval"], price["recurring"]["interval_count"])
-            specs = [
-                *pending,
-                {
-                    "item": item,
-                    "price": price,
-                    "amount": price["unit_amount"] * quantity,
-                    "quantity": quantity,
-                    "start": end,
-                    "end": next_end,
-                },
-            ]
+            specs = list(pending)
+            if renews or not billed_now:
+                next_end = add_interval(
+                    end, price["recurring"]["interval"], price["recurring"]["interval_count"]
+                )
+                specs.append(
+                    {
+                        "item": item,
+                        "price": price,
+                        "amount": price["unit_amount"] * quantity,
+                        "quantity": quantity,
+                        "start": end,
+                        "end": next_end,
+                    }
+                )
             preview_id = new_id("upcoming_in_")
             lines = [self._invoice_line(preview_id, sub, **spec) for spec in specs]
             total = sum(line["amount"] for line in lines)
+            starting_balance = self.objects[sub["customer"]]["balance"]
             invoice = copy.deepcopy(self.objects[sub["latest_invoice"]]) if sub["latest_invoice"] else {}
             invoice.update(
                 id=preview_id,
-                amount_due=max(total, 0),
+                amount_due=max(total + starting_balance, 0),
                 amount_paid=0,
-                amount_remaining=max(total, 0),
+                amount_remaining=max(total + starting_balance, 0),
                 attempt_count=0,
                 attempted=False,
                 billing_reason="upcoming",
                 created=self.now(),
                 effective_at=None,
+                ending_balance=None,
                 hosted_invoice_url=None,
                 invoice_pdf=None,
                 lines=self._list(lines, f"/v1/invoices/{preview_id}/lines"),
@@ -458,6 +494,7 @@ class InvoicesMixin:
                 number=None,
                 period_start=start,
                 period_end=end,
+                starting_balance=starting_balance,
                 status="draft",
                 status_transitions={
                     "finalized_at": None,

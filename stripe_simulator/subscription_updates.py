@@ -100,7 +100,8 @@ class SubscriptionUpdatesMixin:
                 details = dict(sub["cancellation_details"])
                 details.update({k: v or None for k, v in (params["cancellation_details"] or {}).items()})
                 apply(cancellation_details=details)
-            bill_now = self._change_price(sub, *change, behavior, previous) if change else None
+            when = self._proration_date(params.get("proration_date"), "proration_date")
+            bill_now = self._change_price(sub, *change, behavior, previous, when) if change else None
             if "cancel_at_period_end" in params:
                 flag = as_bool(params["cancel_at_period_end"], "cancel_at_period_end")
                 apply(**self._cancel_flag_changes(sub, flag))
@@ -179,8 +180,13 @@ class SubscriptionUpdatesMixin:
             "cancellation_details": {"comment": None, "feedback": None, "reason": None},
         }
 
-    def _proration_specs(self, sub, item, old_price, old_qty, new_price, new_qty) -> list[dict]:
-        now = self.now()
+    def _proration_date(self, value, param: str) -> int:
+        """The moment prorations are computed for: `proration_date` when given (an update made
+        with the date its preview used charges exactly what the preview showed), else now."""
+        return self.now() if value in (None, "") else as_int(value, param)
+
+    def _proration_specs(self, sub, item, old_price, old_qty, new_price, new_qty, when: int) -> list[dict]:
+        now = when
         start, end = item["current_period_start"], item["current_period_end"]
         fraction = max(0.0, min(1.0, (end - now) / max(end - start, 1)))
         old_name = self.objects[old_price["product"]]["name"]
@@ -208,7 +214,9 @@ class SubscriptionUpdatesMixin:
             },
         ]
 
-    def _change_price(self, sub: dict, new_price: dict, new_qty: int, behavior: str, previous: dict):
+    def _change_price(
+        self, sub: dict, new_price: dict, new_qty: int, behavior: str, previous: dict, when: int
+    ):
         """Swap the item's price like Stripe: the same interval keeps the period (prorations go
         to the next invoice, or are billed now with always_invoice); another interval restarts
         the billing cycle and bills at once. Returns the lines to bill now, if any."""
@@ -228,7 +236,7 @@ class SubscriptionUpdatesMixin:
         prorations = (
             []
             if behavior == "none"
-            else self._proration_specs(sub, item, old_price, old_qty, new_price, new_qty)
+            else self._proration_specs(sub, item, old_price, old_qty, new_price, new_qty, when)
         )
         item["price"] = {"id": new_price["id"]}
         item["quantity"] = new_qty
