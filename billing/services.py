@@ -7,6 +7,7 @@ order or not at all (`reconcile_subscriptions` repairs the last case).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -14,9 +15,11 @@ from datetime import UTC, datetime, timedelta
 
 import stripe
 from django.conf import settings
+from django.core import signing
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.urls import reverse
+from django.utils.formats import date_format
 from djstripe.models import Customer
 from djstripe.models import Subscription as DjstripeSubscription
 from djstripe.settings import djstripe_settings
@@ -449,8 +452,9 @@ def subscription_id_of_event(event_type: str, obj: dict) -> str | None:
 # --- self-service -----------------------------------------------------------------------------
 
 
-def subscription_change_plan(*, license: License, plan: Plan, interval: str) -> License:
-    """Move the subscription to another price, with proration; refuse going below seats in use."""
+def _plan_change_checked(*, license: License, plan: Plan, interval: str) -> dict:
+    """The subscription as Stripe has it now, once the change is allowed: another plan or
+    interval, enough seats for the members, paid up, no earlier change waiting for its payment."""
     if interval not in Interval.values:
         raise BillingError("Choose monthly or yearly billing.")
     if license.plan_id == plan.pk and license.billing_interval == interval:
@@ -471,17 +475,34 @@ def subscription_change_plan(*, license: License, plan: Plan, interval: str) -> 
             "for it to lapse before choosing again.",
             invoice=_open_invoice(data),
         )
+    return data
+
+
+def subscription_change_plan(
+    *,
+    license: License,
+    plan: Plan,
+    interval: str,
+    proration_date: int | None = None,
+    idempotency_key: str | None = None,
+) -> License:
+    """Move the subscription to another price; the prorations are invoiced at once
+    (PLAN_CHANGE_PRORATION), computed for `proration_date` (the preview's, so that the charge
+    is the amount shown). Refuses going below the seats in use."""
+    data = _plan_change_checked(license=license, plan=plan, interval=interval)
     item = data["items"]["data"][0]
     price = price_for(plan, interval)
+    extra = {"proration_date": proration_date} if proration_date else {}
     try:
         # Charged now, and applied only if that charge succeeds (Stripe's pending updates):
         # a declined card leaves the subscription, the plan and the license as they were.
         updated = stripe.Subscription.modify(
             license.stripe_subscription_id,
             items=[{"id": item["id"], "price": price["id"]}],
-            proration_behavior="always_invoice",
+            proration_behavior=PLAN_CHANGE_PRORATION,
             payment_behavior="pending_if_incomplete",
-            **stripe_options(),
+            **extra,
+            **stripe_options(idempotency_key=idempotency_key),
         )
     except stripe.CardError as exc:
         raise BillingError(
@@ -498,9 +519,274 @@ def subscription_change_plan(*, license: License, plan: Plan, interval: str) -> 
         # A new plan is a decision to stay: the pending cancellation goes (a separate call,
         # since a pending update accepts no other parameter).
         stripe.Subscription.modify(
-            license.stripe_subscription_id, cancel_at_period_end=False, **stripe_options()
+            license.stripe_subscription_id,
+            cancel_at_period_end=False,
+            **stripe_options(idempotency_key=f"{idempotency_key}-stay" if idempotency_key else None),
         )
     return subscription_reconcile(subscription_id=license.stripe_subscription_id)
+
+
+# --- plan changes: a preview from Stripe, then a confirmation ---------------------------------
+
+# The prorations of a plan change are invoiced at once: the preview shows that invoice, and the
+# confirmation sends the same behaviour and proration date, so the charge is the amount shown.
+PLAN_CHANGE_PRORATION = "always_invoice"
+PLAN_CHANGE_MAX_AGE = timedelta(minutes=10)
+_PLAN_CHANGE_SALT = "billing.plan-change"
+
+
+class PlanChangeStale(BillingError):
+    """The confirmation no longer matches what was previewed (or was tampered with): nothing was
+    charged, and the customer reviews an up-to-date preview."""
+
+
+class PlanChangeAlreadyMade(BillingError):
+    """The confirmation was used already (a double submit or a replay): nothing more is charged."""
+
+
+@dataclass(frozen=True)
+class ChangeLine:
+    """One line of the invoice a plan change creates, in words."""
+
+    description: str
+    amount: int  # cents; negative for a credit
+
+    @property
+    def is_credit(self) -> bool:
+        return self.amount < 0
+
+    @property
+    def magnitude(self) -> int:
+        return abs(self.amount)
+
+
+@dataclass(frozen=True)
+class PlanChangePreview:
+    """What Stripe will do when the change is confirmed: the invoice now, and the next one."""
+
+    plan: Plan
+    interval: str
+    current_plan: Plan
+    current_interval: str
+    currency: str
+    lines: tuple[ChangeLine, ...]
+    total: int  # of the lines; negative when the change leaves a credit
+    credit_used: int  # the customer's earlier credit that pays part of it
+    amount_due: int  # charged now
+    credit_left: int  # credit that goes to the next invoices
+    next_amount: int
+    next_date: datetime
+    restarts_cycle: bool  # monthly <-> yearly: a new period starts now
+    proration_date: int
+    token: str
+
+    new_amount: int = 0  # the new plan's price for its interval
+
+    @property
+    def interval_label(self) -> str:
+        return Interval(self.interval).label.lower()
+
+    @property
+    def target(self) -> str:
+        """What the customer switches to, in words: "Team", "yearly billing", "Team, billed yearly"."""
+        if self.plan.pk == self.current_plan.pk:
+            return f"{self.interval_label} billing"
+        if self.interval == self.current_interval:
+            return self.plan.name
+        return f"{self.plan.name}, billed {self.interval_label}"
+
+    @property
+    def credit_after_next(self) -> int:
+        """Credit still left once the next invoice has used what it can."""
+        return max(0, self.credit_left - self.new_amount)
+
+    @property
+    def computed_at(self) -> datetime:
+        return datetime.fromtimestamp(self.proration_date, tz=UTC)
+
+    @property
+    def current_interval_label(self) -> str:
+        return Interval(self.current_interval).label.lower()
+
+
+def _preview_invoice(*, subscription_id: str, item_id: str, price_id: str, proration_date: int) -> dict:
+    return stripe.Invoice.create_preview(
+        subscription=subscription_id,
+        subscription_details={
+            "items": [{"id": item_id, "price": price_id}],
+            "proration_behavior": PLAN_CHANGE_PRORATION,
+            "proration_date": proration_date,
+        },
+        **stripe_options(),
+    )
+
+
+def _day(timestamp: int) -> str:
+    return date_format(datetime.fromtimestamp(timestamp, tz=UTC), "j M Y")
+
+
+def _change_lines(invoice: dict) -> tuple[ChangeLine, ...]:
+    lines = invoice["lines"]["data"]
+    price_ids = [((line.get("pricing") or {}).get("price_details") or {}).get("price") for line in lines]
+    known = {
+        price.stripe_price_id: price
+        for price in PlanPrice.objects.filter(stripe_price_id__in=[p for p in price_ids if p]).select_related(
+            "plan"
+        )
+    }
+    described = []
+    for line, price_id in zip(lines, price_ids, strict=True):
+        price = known.get(price_id)
+        if price is None:
+            described.append(ChangeLine(line.get("description") or "Subscription", line["amount"]))
+            continue
+        name = f"{price.plan.name} ({Interval(price.interval).label.lower()})"
+        period = line["period"]
+        proration = ((line.get("parent") or {}).get("subscription_item_details") or {}).get("proration")
+        if proration and line["amount"] < 0:
+            text = f"Unused time on {name} from {_day(period['start'])} to {_day(period['end'])}"
+        elif proration:
+            text = f"Remaining time on {name} from {_day(period['start'])} to {_day(period['end'])}"
+        else:
+            text = f"{name} from {_day(period['start'])} to {_day(period['end'])}"
+        described.append(ChangeLine(text, line["amount"]))
+    return tuple(described)
+
+
+def plan_change_preview(
+    *, license: License, plan: Plan, interval: str, proration_date: int | None = None
+) -> PlanChangePreview:
+    """Ask Stripe what changing to `plan` and `interval` charges now and on the next invoice,
+    with the parameters the confirmation will send; the preview carries the signed token the
+    confirmation needs."""
+    try:
+        data = _plan_change_checked(license=license, plan=plan, interval=interval)
+        item = data["items"]["data"][0]
+        price = price_for(plan, interval)
+        current_plan, current_interval = plan_for_price(item["price"])
+        proration_date = proration_date or int(datetime.now(tz=UTC).timestamp())
+        invoice = _preview_invoice(
+            subscription_id=data["id"],
+            item_id=item["id"],
+            price_id=price["id"],
+            proration_date=proration_date,
+        )
+    except stripe.StripeError as exc:
+        logger.warning("Plan change preview for license %s failed: %s", license.public_id, exc)
+        raise BillingError(
+            "Stripe could not be reached, so nothing can be shown or charged. Try again."
+        ) from exc
+    total = invoice["total"]
+    starting = invoice.get("starting_balance") or 0
+    after = total + starting
+    credit_left = max(0, -after)
+    restarts = current_interval != interval
+    new_amount = price["unit_amount"] * (item.get("quantity") or 1)
+    if restarts:
+        renewal = [line for line in invoice["lines"]["data"] if line["amount"] > 0]
+        next_ts = max(line["period"]["end"] for line in renewal) if renewal else item["current_period_end"]
+    else:
+        next_ts = item["current_period_end"]
+    payload = {
+        "l": str(license.public_id),
+        "f": item["price"]["id"],
+        "p": plan.slug,
+        "i": interval,
+        "d": proration_date,
+        "a": invoice["amount_due"],
+    }
+    return PlanChangePreview(
+        plan=plan,
+        interval=interval,
+        current_plan=current_plan,
+        current_interval=current_interval,
+        currency=invoice["currency"],
+        lines=_change_lines(invoice),
+        total=total,
+        credit_used=min(-starting, total) if starting < 0 and total > 0 else 0,
+        amount_due=invoice["amount_due"],
+        credit_left=credit_left,
+        next_amount=max(0, new_amount - credit_left),
+        new_amount=new_amount,
+        next_date=datetime.fromtimestamp(next_ts, tz=UTC),
+        restarts_cycle=restarts,
+        proration_date=proration_date,
+        token=signing.dumps(payload, salt=_PLAN_CHANGE_SALT),
+    )
+
+
+def _plan_change_token_read(*, token: str, license: License, plan: Plan, interval: str) -> dict:
+    try:
+        payload = signing.loads(token, salt=_PLAN_CHANGE_SALT, max_age=PLAN_CHANGE_MAX_AGE)
+    except signing.SignatureExpired as exc:
+        minutes = int(PLAN_CHANGE_MAX_AGE.total_seconds() // 60)
+        raise PlanChangeStale(
+            f"That preview was more than {minutes} minutes old, so nothing was charged. "
+            "Here is an up-to-date one: check it and confirm again."
+        ) from exc
+    except signing.BadSignature as exc:
+        raise PlanChangeStale(
+            "That confirmation could not be verified, so nothing was charged. "
+            "Check this preview and confirm again."
+        ) from exc
+    expected = {"l": str(license.public_id), "p": plan.slug, "i": interval}
+    if any(payload.get(name) != value for name, value in expected.items()):
+        raise PlanChangeStale(
+            "That confirmation was for another change, so nothing was charged. "
+            "Check this preview and confirm again."
+        )
+    return payload
+
+
+def plan_change_confirm(*, license: License, plan: Plan, interval: str, token: str) -> License:
+    """Make the change a preview showed, once: the token (signed, with the preview's proration
+    date) must match the choice, the subscription must still be on the price it was previewed
+    from, and Stripe must still charge the amount shown. The token is the idempotency key of
+    the update, and the license's row lock orders two submissions of the same confirmation, so
+    a double submit or a replay charges once."""
+    payload = _plan_change_token_read(token=token, license=license, plan=plan, interval=interval)
+    key = "plan-change-" + hashlib.sha256(token.encode()).hexdigest()[:40]
+    with transaction.atomic():
+        license = License.objects.select_for_update().select_related("plan").get(pk=license.pk)
+        data = subscription_fetch(license.stripe_subscription_id)
+        item = data["items"]["data"][0]
+        if item["price"]["id"] != payload["f"]:
+            now_plan, now_interval = plan_for_price(item["price"])
+            if (now_plan.pk, now_interval) == (plan.pk, interval):
+                raise PlanChangeAlreadyMade(
+                    f"Your plan is already {plan.name}, billed {Interval(interval).label.lower()}: "
+                    "this confirmation was used once and nothing more was charged."
+                )
+            raise PlanChangeStale(
+                "Your subscription changed since that preview, so nothing was charged. "
+                "Check this preview and confirm again."
+            )
+        if data["status"] != "past_due" and not data.get("pending_update"):
+            invoice = _preview_invoice(
+                subscription_id=data["id"],
+                item_id=item["id"],
+                price_id=price_for(plan, interval)["id"],
+                proration_date=payload["d"],
+            )
+            if invoice["amount_due"] != payload["a"]:
+                raise PlanChangeStale(
+                    "The amount due changed since that preview, so nothing was charged. "
+                    "Check this preview and confirm again."
+                )
+        try:
+            return subscription_change_plan(
+                license=license,
+                plan=plan,
+                interval=interval,
+                proration_date=payload["d"],
+                idempotency_key=key,
+            )
+        except stripe.StripeError as exc:
+            logger.warning("Plan change of license %s failed at Stripe: %s", license.public_id, exc)
+            raise BillingError(
+                "Stripe could not be reached to finish the change. Check your billing page before "
+                "trying again: the same confirmation never charges twice."
+            ) from exc
 
 
 class PaymentRequired(BillingError):

@@ -1,6 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.contrib.auth.views import redirect_to_login
+from django.http import QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.formats import date_format
@@ -8,7 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_POST
 
 from billing import services
-from billing.forms import CancelForm, ChangePlanForm
+from billing.forms import CancelForm, PlanChangeConfirmForm, PlanChoiceForm
 from billing.models import Interval, Plan
 from billing.selectors import cancellation_facts
 from licensing import selectors
@@ -48,8 +49,8 @@ def subscribe(request, slug: str):
     if not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path(), reverse("account_signup"))
     if selectors.live_license_for(request.user):
-        messages.info(request, "You already have a subscription: choose its new plan here.")
-        return redirect(f"{reverse('billing:manage')}?plan={plan.slug}&interval={interval}")
+        messages.info(request, "You already have a subscription: here is what switching costs.")
+        return redirect(_preview_url(plan.slug, interval))
     if request.method != "POST":
         return render(request, "billing/subscribe.html", {"plan": plan, "interval": interval})
     try:
@@ -84,34 +85,113 @@ def cancel(request):
 
 @login_required
 def manage(request):
+    """The subscription: its plan and state, with "Change plan", cancel and the portal. The old
+    `?plan=&interval=` links (emails, bookmarks) open the preview of that change."""
+    if request.GET.get("plan"):
+        return redirect(_preview_url(request.GET["plan"], request.GET.get("interval", "")))
     license_ = selectors.live_license_for(request.user)
-    initial = {"plan": request.GET.get("plan"), "interval": _interval(request)}
-    if license_ and not request.GET.get("plan"):
-        initial = {"plan": license_.plan.slug, "interval": license_.billing_interval}
-    form = ChangePlanForm(request.POST or None, initial=initial)
-    pay_url = pay_amount = pay_currency = None
-    if request.method == "POST" and license_ and form.is_valid():
-        try:
-            services.subscription_change_plan(
-                license=license_, plan=form.cleaned_data["plan"], interval=form.cleaned_data["interval"]
-            )
-        except services.PaymentRequired as exc:
-            form.add_error("plan", str(exc))
-            pay_url, pay_amount, pay_currency = exc.invoice_url, exc.amount_due, exc.currency
-        except services.BillingError as exc:
-            form.add_error("plan", str(exc))
-        else:
-            messages.success(request, f"Your plan is now {form.cleaned_data['plan'].name}.")
-            return redirect("billing:manage")
     context = {
         "license": license_,
-        "form": form,
-        "pay_url": pay_url,
-        "pay_amount": pay_amount,
-        "pay_currency": pay_currency,
         "duplicates": selectors.duplicate_subscriptions(request.user) if license_ else [],
     }
     return render(request, "billing/manage.html", context)
+
+
+def _preview_url(plan: str, interval: str) -> str:
+    query = QueryDict(mutable=True)
+    query.update({"plan": plan, "interval": interval})
+    return f"{reverse('billing:change_preview')}?{query.urlencode()}"
+
+
+def _change_page(request, license_, *, form=None, error=None, payment=None):
+    """The change-plan page: every public plan at both intervals, the current one marked; with
+    the error of a refused choice or change above the plans (and a Pay button when an invoice
+    waits for its payment)."""
+    context = {
+        "license": license_,
+        "plans": Plan.objects.public(),
+        "intervals": [Interval.MONTH, Interval.YEAR],
+        "can_change": license_.current_state == LicenseState.ACTIVE,
+        "form": form,
+        "error": error,
+        "payment": payment,
+    }
+    return render(request, "billing/change_plan.html", context)
+
+
+def _live_license_or_redirect(request):
+    license_ = selectors.live_license_for(request.user)
+    if license_ is None or not license_.stripe_subscription_id:
+        messages.info(request, "You have no subscription to change: choose a plan to start one.")
+        return None, redirect("pricing")
+    return license_, None
+
+
+@login_required
+def change_plan(request):
+    license_, away = _live_license_or_redirect(request)
+    if away:
+        return away
+    return _change_page(request, license_)
+
+
+@login_required
+@never_cache
+def change_preview(request):
+    """What Stripe will charge now and on the next invoice for the chosen plan, and the
+    confirmation that states the amount. Nothing is charged here."""
+    license_, away = _live_license_or_redirect(request)
+    if away:
+        return away
+    if license_.current_state != LicenseState.ACTIVE:
+        return _change_page(request, license_)  # the page says why no change can be made now
+    form = PlanChoiceForm(request.GET)
+    if not form.is_valid():
+        return _change_page(request, license_, form=form)
+    try:
+        preview = services.plan_change_preview(
+            license=license_, plan=form.cleaned_data["plan"], interval=form.cleaned_data["interval"]
+        )
+    except services.PaymentRequired as exc:
+        return _change_page(request, license_, error=str(exc), payment=exc)
+    except services.BillingError as exc:
+        return _change_page(request, license_, error=str(exc))
+    confirm = PlanChangeConfirmForm(
+        initial={"plan": preview.plan.slug, "interval": preview.interval, "token": preview.token}
+    )
+    context = {"license": license_, "preview": preview, "form": confirm}
+    return render(request, "billing/change_preview.html", context)
+
+
+@login_required
+@require_POST
+def change_confirm(request):
+    """Make the previewed change, once (see services.plan_change_confirm)."""
+    license_, away = _live_license_or_redirect(request)
+    if away:
+        return away
+    if license_.current_state != LicenseState.ACTIVE:
+        return _change_page(request, license_)
+    form = PlanChangeConfirmForm(request.POST)
+    if not form.is_valid():
+        return _change_page(request, license_, form=form)
+    plan, interval = form.cleaned_data["plan"], form.cleaned_data["interval"]
+    try:
+        license_ = services.plan_change_confirm(
+            license=license_, plan=plan, interval=interval, token=form.cleaned_data["token"]
+        )
+    except services.PlanChangeStale as exc:
+        messages.warning(request, str(exc))
+        return redirect(_preview_url(plan.slug, interval))
+    except services.PlanChangeAlreadyMade as exc:
+        messages.info(request, str(exc))
+        return redirect("billing:manage")
+    except services.PaymentRequired as exc:
+        return _change_page(request, license_, error=str(exc), payment=exc)
+    except services.BillingError as exc:
+        return _change_page(request, license_, error=str(exc))
+    messages.success(request, f"Your plan is now {plan.name}, billed {Interval(interval).label.lower()}.")
+    return redirect("billing:manage")
 
 
 @login_required

@@ -48,3 +48,20 @@ def subscribe_in_stripe_dashboard(sim, license_: License, lookup_key: str = "qb_
     )
     sim.flush()
     return License.objects.get(stripe_subscription_id=made["id"])
+
+
+def preview_change(client, plan: str, interval: str):
+    """Open the preview of a plan change (a GET: nothing is charged)."""
+    return client.get(reverse("billing:change_preview"), {"plan": plan, "interval": interval})
+
+
+def change_plan(client, plan: str, interval: str):
+    """Preview a plan change and confirm it, as a customer does; returns the last response (the
+    confirmation's, or the preview's when the preview refused the change)."""
+    response = preview_change(client, plan, interval)
+    if response.status_code != 200 or "preview" not in (response.context or {}):
+        return response
+    token = response.context["preview"].token
+    return client.post(
+        reverse("billing:change_confirm"), {"plan": plan, "interval": interval, "token": token}
+    )

@@ -14,7 +14,7 @@ from djstripe.models import Customer
 
 from accounts.tests.factories import UserFactory
 from billing.models import Plan, PlanPrice
-from billing.tests.lifecycle import buy, start_checkout, subscribe_in_stripe_dashboard, validate
+from billing.tests.lifecycle import buy, change_plan, start_checkout, subscribe_in_stripe_dashboard, validate
 from licensing.models import License, LicenseStatus
 from licensing.selectors import duplicate_subscriptions, live_license_for
 
@@ -335,7 +335,7 @@ def test_a_declined_upgrade_changes_nothing_and_says_how_to_pay(client, catalogu
     mail.outbox.clear()
     catalogue.fail_next_payments(1)
     client.force_login(buyer)
-    response = client.post(reverse("billing:manage"), {"plan": "enterprise", "interval": "month"})
+    response = change_plan(client, "enterprise", "month")
     assert response.status_code == 200
     page = response.content.decode()
     assert "card was declined" in page and "still on Team" in page
@@ -360,7 +360,7 @@ def test_a_pending_change_that_lapses_leaves_the_plan_as_it_was(client, catalogu
     license_ = buy(client, catalogue, buyer, plan="solo")
     catalogue.fail_next_payments(1)
     client.force_login(buyer)
-    client.post(reverse("billing:manage"), {"plan": "team", "interval": "month"})
+    change_plan(client, "team", "month")
     catalogue.expire_pending_update(license_.stripe_subscription_id)
     license_.refresh_from_db()
     assert (license_.plan.slug, license_.status) == ("solo", LicenseStatus.ACTIVE)
@@ -370,7 +370,7 @@ def test_a_pending_change_that_lapses_leaves_the_plan_as_it_was(client, catalogu
 def test_a_paid_upgrade_is_charged_now_and_applied(client, catalogue, buyer):
     license_ = buy(client, catalogue, buyer, plan="solo")
     client.force_login(buyer)
-    response = client.post(reverse("billing:manage"), {"plan": "team", "interval": "month"})
+    response = change_plan(client, "team", "month")
     assert response.status_code == 302
     license_.refresh_from_db()
     assert license_.plan.slug == "team"

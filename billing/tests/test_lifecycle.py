@@ -13,7 +13,7 @@ from django.urls import reverse
 from djstripe.models import WebhookEventTrigger
 
 from accounts.tests.factories import UserFactory
-from billing.tests.lifecycle import buy, start_checkout, subject_lines, validate
+from billing.tests.lifecycle import buy, change_plan, preview_change, start_checkout, subject_lines, validate
 from licensing import services as licensing_services
 from licensing.models import License, LicenseStatus
 from stripe_simulator.delivery import sign
@@ -187,7 +187,7 @@ def test_an_immediate_cancel_makes_the_license_inactive(client, catalogue, buyer
 def test_a_plan_change_moves_plan_seats_and_entitlements(client, catalogue, buyer, target, interval):
     license_ = buy(client, catalogue, buyer, plan="team")
     client.force_login(buyer)
-    response = client.post(reverse("billing:manage"), {"plan": target, "interval": interval})
+    response = change_plan(client, target, interval)
     assert response.status_code == 302, response.content.decode()[:2000]
     license_.refresh_from_db()
     assert (license_.plan.slug, license_.billing_interval) == (target, interval)
@@ -227,7 +227,7 @@ def test_a_user_with_a_live_subscription_is_sent_to_change_plan(client, catalogu
     buy(client, catalogue, buyer)
     response = client.get(f"{reverse('billing:subscribe', args=['enterprise'])}?interval=year")
     assert response.status_code == 302
-    assert response["Location"].startswith(reverse("billing:manage"))
+    assert response["Location"] == f"{reverse('billing:change_preview')}?plan=enterprise&interval=year"
     assert License.objects.filter(owner=buyer).count() == 1
 
 
@@ -237,7 +237,7 @@ def test_downgrading_below_the_seats_in_use_is_refused(client, catalogue, buyer)
     license_ = buy(client, catalogue, buyer, plan="team")
     license_key_issue(license=license_, holder=UserFactory())
     client.force_login(buyer)
-    response = client.post(reverse("billing:manage"), {"plan": "solo", "interval": "month"})
+    response = preview_change(client, "solo", "month")
     assert response.status_code == 200
     assert "remove 1 member first" in response.content.decode()
     license_.refresh_from_db()

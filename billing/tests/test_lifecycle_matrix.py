@@ -13,10 +13,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import stripe
 from django.core import mail
-from django.urls import reverse
 
 from billing.models import PaymentEvent, Plan
-from billing.tests.lifecycle import buy, validate
+from billing.tests.lifecycle import buy, change_plan, validate
 from licensing.models import License, LicenseStatus
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -80,12 +79,12 @@ def _cancel_now(client, sim, license_, buyer):
 def _declined_upgrade(client, sim, license_, buyer):
     sim.fail_next_payments(1)
     client.force_login(buyer)
-    client.post(reverse("billing:manage"), {"plan": "enterprise", "interval": "month"})
+    change_plan(client, "enterprise", "month")
 
 
 def _paid_upgrade(client, sim, license_, buyer):
     client.force_login(buyer)
-    client.post(reverse("billing:manage"), {"plan": "enterprise", "interval": "month"})
+    change_plan(client, "enterprise", "month")
 
 
 def _portal_downgrade(client, sim, license_, buyer):

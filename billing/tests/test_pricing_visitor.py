@@ -62,8 +62,8 @@ def test_a_live_monthly_solo_customer_sees_current_plan_and_switch(client, catal
     assert actions(html) == {"solo": "Current plan", "team": "Switch to Team"}
     assert re.search(r'<button class="button button-block button-current" type="button" disabled', html)
     assert 'class="card plan is-current" data-plan="solo"' in html
-    # Switching goes to today's plan-change form, never to a second Checkout.
-    assert f'href="{reverse("billing:manage")}?plan=team&amp;interval=month"' in html
+    # Switching goes to the preview of that change, never to a second Checkout.
+    assert f'href="{reverse("billing:change_preview")}?plan=team&amp;interval=month"' in html
     assert reverse("billing:subscribe", args=["team"]) not in html
     assert reverse("billing:subscribe", args=["solo"]) not in html
 
@@ -79,7 +79,7 @@ def test_a_live_yearly_team_customer_lands_on_yearly_prices_with_their_plan_mark
     assert response.context["interval"] == "year"
     html = response.content.decode()
     assert actions(html) == {"solo": "Switch to Solo", "team": "Current plan"}
-    assert f'href="{reverse("billing:manage")}?plan=solo&amp;interval=year"' in html
+    assert f'href="{reverse("billing:change_preview")}?plan=solo&amp;interval=year"' in html
     assert "/billing/subscribe/" not in html
 
     monthly = client.get(reverse("pricing"), {"interval": "month"}).content.decode()
@@ -155,4 +155,5 @@ def test_pricing_at_desktop_and_phone_width_marks_the_current_plan(page, catalog
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         page.screenshot(path=page.screenshots / f"pricing-current-{width}.png", full_page=True)
     page.click("[data-plan=team] >> text=Switch to Team")
-    page.wait_for_url("**/billing/?plan=team&interval=month")
+    page.wait_for_url("**/billing/change/preview/?plan=team&interval=month")
+    expect(page.locator("[data-confirm]")).to_contain_text("switch to Team")

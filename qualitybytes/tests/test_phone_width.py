@@ -134,6 +134,8 @@ def test_every_page_fits_a_phone_and_keeps_its_actions_reachable(page, live_serv
             reverse("dashboard"),
             reverse("teams:detail"),
             reverse("billing:manage"),
+            reverse("billing:change_plan"),
+            f"{reverse('billing:change_preview')}?plan=enterprise&interval=year",
             f"{reverse('billing:success')}?session_id={session_id}",
             reverse("pricing"),
             reverse("billing:cancel_subscription"),
