@@ -747,7 +747,9 @@ def plan_change_confirm(*, license: License, plan: Plan, interval: str, token: s
     payload = _plan_change_token_read(token=token, license=license, plan=plan, interval=interval)
     key = "plan-change-" + hashlib.sha256(token.encode()).hexdigest()[:40]
     with transaction.atomic():
-        license = License.objects.select_for_update().select_related("plan").get(pk=license.pk)
+        # No join in the locking query: a concurrent confirmation that committed meanwhile moved
+        # the row to another plan, and Postgres re-checks a join against the old plan row.
+        license = License.objects.select_for_update().get(pk=license.pk)
         data = subscription_fetch(license.stripe_subscription_id)
         item = data["items"]["data"][0]
         if item["price"]["id"] != payload["f"]:
