@@ -2,9 +2,11 @@ import uuid
 from datetime import datetime, timedelta
 from functools import lru_cache
 
+from django.apps import apps
 from django.conf import settings
 from django.db import connections, models
 from django.db.models import Q
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from accounts.models import User
@@ -175,6 +177,13 @@ class LicenseQuerySet(models.QuerySet):
     def in_state(self, state: "LicenseState", now: datetime):
         return self.filter(self.state_q(state, now))
 
+    def with_seats_used(self, now: datetime | None = None):
+        """Annotate `seats_used` by the one rule (`seats_used_sql`)."""
+        column = f"{connections[self.db].ops.quote_name(self.model._meta.db_table)}.id"
+        params = (LicenseKeyStatus.ACTIVE, now or timezone.now())
+        # Only table names go into the SQL text; the values are parameters.
+        return self.annotate(seats_used=RawSQL(seats_used_sql(column, alias=self.db), params))  # noqa: S611
+
 
 _STATUS_OF_STATE = {
     LicenseState.ACTIVE: LicenseStatus.ACTIVE,
@@ -277,9 +286,54 @@ class LicenseKeyStatus(models.TextChoices):
     REVOKED = "revoked", "Revoked"
 
 
+class KeyEndReason(models.TextChoices):
+    """Why a key stopped working, in the words its holder reads (dashboard, customer API).
+
+    REMOVED, LEFT and STAFF are stored on a revoked key (`LicenseKey.revoked_cause`); the others
+    come from its license (`LicenseKey.end_reason`)."""
+
+    REMOVED = "removed", "removed from the team"
+    LEFT = "left", "left the team"
+    STAFF = "staff", "revoked by QualityBytes staff"
+    SUSPENDED = "suspended", "suspended by QualityBytes staff"
+    SUBSCRIPTION_ENDED = "subscription_ended", "the subscription ended"
+
+
+# Causes a revocation may record; the others are read from the license.
+KEY_REVOCATION_CAUSES = [KeyEndReason.REMOVED, KeyEndReason.LEFT, KeyEndReason.STAFF]
+# A membership that ended: its key is no plan of the holder's any more.
+MEMBERSHIP_ENDED = frozenset({KeyEndReason.REMOVED, KeyEndReason.LEFT})
+
+
+def seats_used_sql(license_id_column: str, *, alias: str = "default") -> str:
+    """The one rule for "seats used", as SQL: the license's active keys (owner included) plus its
+    team's pending invitations, each of which holds a seat until it is accepted, revoked or
+    expires (DESIGN: "Pending invitations count against seats"). Parameters: the active key
+    status, then now. Validation's one query, the dashboard, the customer API and the admin
+    read it from here; `teams.selectors.seats_count` counts the same two parts for the team page
+    and the seat checks (a test holds them all to one number).
+
+    The team tables are named through the app registry, not imported: licensing sits below teams."""
+    q = connections[alias].ops.quote_name
+    team, invitation = apps.get_model("teams", "Team"), apps.get_model("teams", "Invitation")
+    return f"""((SELECT COUNT(*) FROM {q(LicenseKey._meta.db_table)} seat_key
+          WHERE seat_key.license_id = {license_id_column} AND seat_key.status = %s)
+        + (SELECT COUNT(*) FROM {q(invitation._meta.db_table)} seat_inv
+          JOIN {q(team._meta.db_table)} seat_team ON seat_team.id = seat_inv.team_id
+          WHERE seat_team.license_id = {license_id_column} AND seat_inv.accepted_at IS NULL
+            AND seat_inv.revoked_at IS NULL AND seat_inv.expires_at > %s))"""
+
+
 class LicenseKeyQuerySet(models.QuerySet):
     def active(self):
         return self.filter(status=LicenseKeyStatus.ACTIVE)
+
+    def with_seats_used(self, now: datetime | None = None):
+        """Annotate `seats_used`: the license's seats used by the one rule (`seats_used_sql`)."""
+        column = f"{connections[self.db].ops.quote_name(self.model._meta.db_table)}.license_id"
+        params = (LicenseKeyStatus.ACTIVE, now or timezone.now())
+        # Only table names go into the SQL text; the values are parameters.
+        return self.annotate(seats_used=RawSQL(seats_used_sql(column, alias=self.db), params))  # noqa: S611
 
     def for_key(self, key: "str | keys.ParsedKey"):
         """The row for a plaintext key (InvalidKey when it is not one); compares digests only."""
@@ -297,12 +351,13 @@ class LicenseKeyQuerySet(models.QuerySet):
     ) -> "LicenseKey | None":
         """The key with its license, plan and holder, and the counts a validation needs, in one query.
 
-        Sets `seats_used` (active keys of the license), `seat_rank` (this key's place among them by
-        age: beyond the license's seats it answers SEAT_LIMIT_EXCEEDED), `devices_used` (non-stale
-        devices of the key) and `device_rank`: the position of `fingerprint` among the key's non-
-        stale devices by first activation (None when it is not active), so that after a downgrade
-        the earliest devices keep working. This is the hot path: the SQL is written once per process
-        instead of being built by the ORM on every call, which cost ten times the query itself.
+        Sets `seats_used` (the license's seats used, by `seats_used_sql`), `seat_rank` (this key's
+        place among the active keys by age: beyond the license's seats it answers
+        SEAT_LIMIT_EXCEEDED), `devices_used` (non-stale devices of the key) and `device_rank`: the
+        position of `fingerprint` among the key's non-stale devices by first activation (None when
+        it is not active), so that after a downgrade the earliest devices keep working. This is the
+        hot path: the SQL is written once per process instead of being built by the ORM on every
+        call, which cost ten times the query itself.
 
         `lock` (inside a transaction) first locks the key row, for a check-then-insert such as an
         activation. The lock is its own statement: under READ COMMITTED a statement reads one
@@ -315,7 +370,7 @@ class LicenseKeyQuerySet(models.QuerySet):
         connection = connections[self.db]
         sql, blocks = _validation_sql(connection.alias, bool(fingerprint))
         cutoff = stale_cutoff(now)
-        params = [LicenseKeyStatus.ACTIVE, LicenseKeyStatus.ACTIVE, cutoff]
+        params = [LicenseKeyStatus.ACTIVE, now, LicenseKeyStatus.ACTIVE, cutoff]
         if fingerprint:
             params += [fingerprint, cutoff, cutoff]
         params.append(digest)
@@ -373,7 +428,7 @@ def _validation_sql(alias: str, with_fingerprint: bool):
                     OR (d.first_seen_at = me.first_seen_at AND d.id <= me.id)))"""
     sql = f"""
         SELECT {", ".join(columns)},
-            (SELECT COUNT(*) FROM {key_table} s WHERE s.license_id = k.license_id AND s.status = %s),
+            {seats_used_sql("k.license_id", alias=alias)},
             (SELECT COUNT(*) FROM {key_table} s WHERE s.license_id = k.license_id AND s.status = %s
                AND (s.created_at < k.created_at OR (s.created_at = k.created_at AND s.id <= k.id))),
             (SELECT COUNT(*) FROM {device_table} d WHERE d.key_id = k.id AND d.last_heartbeat_at >= %s){rank}
@@ -411,6 +466,20 @@ class LicenseKey(models.Model):
     )
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_reason = models.CharField(max_length=500, blank=True)
+    revoked_cause = models.CharField(
+        max_length=20,
+        choices=[(c.value, c.label) for c in KEY_REVOCATION_CAUSES],
+        blank=True,
+        help_text="Why the key was revoked, for its holder: removed from or left the team, or staff.",
+    )
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Who revoked it (the team's owner or admin, or staff), when known.",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     last_validated_at = models.DateTimeField(null=True, blank=True)
 
@@ -427,6 +496,10 @@ class LicenseKey(models.Model):
             models.CheckConstraint(
                 condition=Q(status="revoked") | Q(revoked_at__isnull=True),
                 name="licensekey_revoked_at_only_when_revoked",
+            ),
+            models.CheckConstraint(
+                condition=Q(status="revoked") | Q(revoked_cause=""),
+                name="licensekey_revoked_cause_only_when_revoked",
             ),
         ]
 
@@ -445,6 +518,26 @@ class LicenseKey(models.Model):
         if self.status == LicenseKeyStatus.REVOKED:
             return ValidationCode.REVOKED
         return self.license.state(now)
+
+    def end_reason(self, now: datetime | None = None) -> KeyEndReason | None:
+        """Why the key does not work, in its holder's words; None while it validates (or is past
+        due: the license's status line speaks of that)."""
+        if self.status == LicenseKeyStatus.REVOKED:
+            return KeyEndReason(self.revoked_cause or KeyEndReason.STAFF)
+        return _END_REASON_OF_CODE.get(self.license.state(now or timezone.now()))
+
+    @property
+    def membership_ended(self) -> bool:
+        """The holder was removed from, or left, the team this key was for."""
+        return self.status == LicenseKeyStatus.REVOKED and self.revoked_cause in MEMBERSHIP_ENDED
+
+
+_END_REASON_OF_CODE = {
+    ValidationCode.REVOKED: KeyEndReason.STAFF,
+    ValidationCode.SUSPENDED: KeyEndReason.SUSPENDED,
+    ValidationCode.EXPIRED: KeyEndReason.SUBSCRIPTION_ENDED,
+    ValidationCode.INACTIVE: KeyEndReason.SUBSCRIPTION_ENDED,
+}
 
 
 class DeviceQuerySet(models.QuerySet):

@@ -21,8 +21,10 @@ from accounts.models import User
 from billing.models import Plan
 from licensing import keys, tokens
 from licensing.models import (
+    KEY_REVOCATION_CAUSES,
     VALID_CODES,
     Device,
+    KeyEndReason,
     License,
     LicenseKey,
     LicenseKeyStatus,
@@ -184,7 +186,15 @@ def device_activate(
         # activation's own, so an active device past the limit (after a downgrade) stays a no-op.
         code, detail = _evaluate(row, now=now, fingerprint=None, entitlements=())
         if code not in VALID_CODES:
-            return Outcome(code=code, detail=detail, checked_at=now, key=row, fingerprint=fingerprint)
+            return Outcome(
+                code=code,
+                detail=detail,
+                checked_at=now,
+                key=row,
+                seats_used=row.seats_used,
+                devices_used=row.devices_used,
+                fingerprint=fingerprint,
+            )
         limit = row.license.max_devices_per_key
         is_counted = row.device_rank is not None
         used = row.devices_used
@@ -194,6 +204,7 @@ def device_activate(
                 detail=f"This key already has {used} of {limit} devices; deactivate one first.",
                 checked_at=now,
                 key=row,
+                seats_used=row.seats_used,
                 devices_used=used,
                 fingerprint=fingerprint,
             )
@@ -368,15 +379,27 @@ def license_issue(
 
 
 @transaction.atomic
-def license_key_revoke(*, key: LicenseKey, reason: str, now: datetime | None = None) -> LicenseKey:
-    """Revoke one key (e.g. a removed team member's); its devices go with it."""
+def license_key_revoke(
+    *,
+    key: LicenseKey,
+    reason: str,
+    cause: KeyEndReason = KeyEndReason.STAFF,
+    by: User | None = None,
+    now: datetime | None = None,
+) -> LicenseKey:
+    """Revoke one key (e.g. a removed team member's); its devices go with it. `reason` is for
+    staff; `cause` is what its holder is told (staff, removed from or left the team)."""
+    if cause not in KEY_REVOCATION_CAUSES:
+        raise LicensingError(f"A key cannot be revoked because {cause.label}.")
     key = LicenseKey.objects.select_for_update().get(pk=key.pk)
     if key.status == LicenseKeyStatus.REVOKED:
         raise LicensingError(f"Key {key.masked} is already revoked.")
     key.status = LicenseKeyStatus.REVOKED
     key.revoked_at = _now(now)
     key.revoked_reason = reason
-    key.save(update_fields=["status", "revoked_at", "revoked_reason"])
+    key.revoked_cause = cause
+    key.revoked_by = by
+    key.save(update_fields=["status", "revoked_at", "revoked_reason", "revoked_cause", "revoked_by"])
     key.devices.all().delete()
     return key
 

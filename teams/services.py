@@ -19,7 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.models import User
-from licensing.models import VALID_CODES, License, LicenseKey
+from licensing.models import VALID_CODES, KeyEndReason, License, LicenseKey
 from licensing.services import license_key_issue, license_key_revoke
 from teams import emails
 from teams.models import (
@@ -445,12 +445,13 @@ def team_join_by_code(*, code: str, user: User, now: datetime | None = None) -> 
 # --- members ---------------------------------------------------------------------------------
 
 
-def _release(membership: Membership, *, reason: str, now: datetime) -> None:
-    """Revoke the member's key (its devices go with it) and end the membership."""
+def _release(membership: Membership, *, reason: str, cause: KeyEndReason, by: User, now: datetime) -> None:
+    """Revoke the member's key (its devices go with it) and end the membership. The key keeps
+    why, when and by whom: the member's dashboard says so instead of showing the team's plan."""
     key = membership.key
     membership.delete()
     if key is not None and key.status == "active":
-        license_key_revoke(key=key, reason=reason, now=now)
+        license_key_revoke(key=key, reason=reason, cause=cause, by=by, now=now)
 
 
 @transaction.atomic
@@ -474,7 +475,9 @@ def member_remove(*, membership: Membership, by: User, now: datetime | None = No
             else "Only the team's owner and admins can remove members."
         )
     team, user = membership.team, membership.user
-    _release(membership, reason=f"Removed from the team by {by.email}.", now=now)
+    _release(
+        membership, reason=f"Removed from the team by {by.email}.", cause=KeyEndReason.REMOVED, by=by, now=now
+    )
     emails.send_member_removed(user=user, team=team, by=by)
     logger.info(
         "Membership of user %s in team %s removed by %s.", user.public_id, team.public_id, by.public_id
@@ -498,7 +501,7 @@ def member_leave(*, team: Team, user: User, now: datetime | None = None) -> None
             "The owner cannot leave the team: the team belongs to your license. Cancel the plan instead.",
             code=TeamErrorCode.OWNER_CANNOT_LEAVE,
         )
-    _release(membership, reason="Left the team.", now=now)
+    _release(membership, reason="Left the team.", cause=KeyEndReason.LEFT, by=user, now=now)
 
 
 @transaction.atomic

@@ -8,6 +8,7 @@ from licensing import services
 from licensing.admin.common import FullKeySearch, LicensingStaffActions
 from licensing.models import (
     Device,
+    KeyEndReason,
     LicenseKey,
     stale_cutoff,
 )
@@ -19,7 +20,7 @@ from qualitybytes.admin_helpers import (
 
 
 def _revoke_key(key, data, user):
-    services.license_key_revoke(key=key, reason=data["reason"])
+    services.license_key_revoke(key=key, reason=data["reason"], cause=KeyEndReason.STAFF, by=user)
     return f"Revoked the key and removed its devices. Reason: {data['reason']}"
 
 
@@ -70,6 +71,8 @@ class LicenseKeyAdmin(FullKeySearch, LicensingStaffActions, admin.ModelAdmin):
         "holder",
         "status",
         "revoked_at",
+        "revoked_cause",
+        "revoked_by",
         "revoked_reason",
         "created_at",
         "last_validated_at",

@@ -239,7 +239,6 @@ class LicenseAdmin(FullKeySearch, LicensingStaffActions, admin.ModelAdmin):
             .get_queryset(request)
             .annotate(
                 key_prefix=Subquery(keys_of.order_by("status", "created_at").values("prefix")[:1]),
-                key_count=count_of(keys_of.filter(status=LicenseKeyStatus.ACTIVE), "license"),
                 devices_used=count_of(
                     Device.objects.filter(
                         key__license=OuterRef("pk"),
@@ -254,6 +253,7 @@ class LicenseAdmin(FullKeySearch, LicensingStaffActions, admin.ModelAdmin):
                     )[:1]
                 ),
             )
+            .with_seats_used(now)
         )
 
     def get_fieldsets(self, request, obj=None):
@@ -309,9 +309,10 @@ class LicenseAdmin(FullKeySearch, LicensingStaffActions, admin.ModelAdmin):
     def device_use(self, obj: License) -> str:
         return f"{obj.devices_used} / {obj.plan.devices_per_seat * obj.seats_total}"
 
-    @admin.display(description="keys", ordering="key_count")
+    @admin.display(description="seats used", ordering="seats_used")
     def key_use(self, obj: License) -> str:
-        return f"{obj.key_count} / {obj.seats_total}"
+        """Keys plus pending invitations, the one seat rule (`seats_used_sql`)."""
+        return f"{obj.seats_used} / {obj.seats_total}"
 
     @admin.display(description="last validated", ordering="last_validated_at")
     def last_validated(self, obj: License) -> str:

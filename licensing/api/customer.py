@@ -7,12 +7,13 @@ Authenticated by session (with CSRF) or a personal API token. Every object is fe
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.cache import add_never_cache_headers
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_field, extend_schema_view
 from rest_framework import serializers
 from rest_framework.response import Response
 
 from licensing import selectors
 from licensing.api.serializers import DeviceBlock
+from licensing.models import KeyEndReason
 from qualitybytes.api.views import APIView
 
 
@@ -25,6 +26,23 @@ class MyKeyOutput(serializers.Serializer):
     last_validated_at = serializers.DateTimeField(allow_null=True)
     devices_used = serializers.IntegerField()
     max_devices = serializers.IntegerField(source="license.max_devices_per_key")
+    revoked_at = serializers.DateTimeField(allow_null=True)
+    end_reason = serializers.SerializerMethodField(
+        help_text="Why the key does not work (null while it does): removed, left, staff, suspended, "
+        "subscription_ended."
+    )
+    end_reason_text = serializers.SerializerMethodField(
+        help_text='The same in words, e.g. "removed from the team".'
+    )
+
+    @extend_schema_field(serializers.ChoiceField(choices=KeyEndReason.choices, allow_null=True))
+    def get_end_reason(self, key) -> str | None:
+        reason = key.end_reason()
+        return reason.value if reason else None
+
+    def get_end_reason_text(self, key) -> str | None:
+        reason = key.end_reason()
+        return reason.label if reason else None
 
 
 class MyLicenseOutput(serializers.Serializer):
@@ -38,7 +56,9 @@ class MyLicenseOutput(serializers.Serializer):
     grace_ends_at = serializers.DateTimeField(source="license.grace_ends_at", allow_null=True)
     cancel_at_period_end = serializers.BooleanField(source="license.cancel_at_period_end")
     seats = serializers.IntegerField(source="license.seats_total")
-    seats_used = serializers.IntegerField()
+    seats_used = serializers.IntegerField(
+        help_text="Seats in use: active keys on the license (owner included) plus pending invitations."
+    )
     is_owner = serializers.SerializerMethodField()
     key = MyKeyOutput(source="*")
 

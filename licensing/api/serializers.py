@@ -119,7 +119,9 @@ class LicenseBlock(serializers.Serializer):
     expires_at = serializers.DateTimeField(allow_null=True)
     grace_ends_at = serializers.DateTimeField(allow_null=True)
     seats = serializers.IntegerField()
-    seats_used = serializers.IntegerField()
+    seats_used = serializers.IntegerField(
+        help_text="Seats in use: active keys on the license (owner included) plus pending invitations."
+    )
     devices = serializers.IntegerField(help_text="Devices counted on this key.")
     max_devices = serializers.IntegerField(help_text="Devices allowed per key.")
 
