@@ -44,7 +44,7 @@ class RoleForm(forms.Form):
 
 class RenameTeamForm(forms.Form):
     name = forms.CharField(
-        label="Team name",
+        label="Name",
         required=False,  # clean_team_name says what is wrong, in the team's words
         widget=forms.TextInput(attrs={"autocomplete": "off", "maxlength": 100}),
         help_text="Shown to your members on the team page and in invitation emails.",
