@@ -22,6 +22,21 @@ def send_license_key(*, license: License, key: str) -> None:
     send_on_commit("license-key", to=license.owner.email, context={**_owner_context(license), "key": key})
 
 
+def send_keys_restored(*, license: License, keys: list, excess: int = 0) -> None:
+    """A returning customer's previous keys work again on the new subscription: the owner is told
+    so, with the keys' public prefixes only (the key text is the one they already have)."""
+    own = [key for key in keys if key.holder_id == license.owner_id]
+    members = [key for key in keys if key.holder_id != license.owner_id]
+    context = {
+        **_owner_context(license),
+        "own_keys": own,
+        "member_count": len(members),
+        "excess": excess,
+        "team_url": reverse("teams:detail"),
+    }
+    send_on_commit("license-key-restored", to=license.owner.email, context=context)
+
+
 def send_payment_failed(*, license: License) -> None:
     # A stable page of ours that sends to whatever invoice is open when the link is followed.
     context = {

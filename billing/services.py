@@ -29,9 +29,13 @@ from billing import emails
 from billing.models import Interval, Plan, PlanPrice
 from licensing.models import License, LicenseStatus
 from licensing.selectors import live_license_for
-from licensing.services import license_key_issue
+from licensing.services import license_key_issue, license_keys_carry_over
 from teams.selectors import seats_in_use as teams_seats_in_use
-from teams.services import notify_owner_seat_limit_exceeded, team_create_for_license
+from teams.services import (
+    notify_owner_seat_limit_exceeded,
+    team_create_for_license,
+    team_move_to_license,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -363,8 +367,7 @@ def license_apply(*, data: dict) -> License | None:
         license_.save()
         owner = license_.owner
         if created:
-            issued = license_key_issue(license=license_, holder=owner)
-            emails.send_license_key(license=license_, key=issued.plaintext)
+            _keys_for_new_license(license_)
         if license_.seats_total > 1:
             team_create_for_license(license=license_)
         if not created and old_plan.seats > license_.plan.seats:
@@ -381,6 +384,26 @@ def license_apply(*, data: dict) -> License | None:
             was_ending=was_ending,
         )
     return license_
+
+
+def _keys_for_new_license(license_: License) -> None:
+    """The keys of a new subscription's license. A returning customer whose previous license
+    ended gets its keys back (same key text, devices, team and members) and an email saying so;
+    anyone else gets a new key by email. Runs once per license: only the delivery that created
+    it under the subscription's lock comes here."""
+    owner = license_.owner
+    carried = license_keys_carry_over(license=license_)
+    if carried.source is not None and license_.seats_total > 1:
+        team_move_to_license(source=carried.source, target=license_)
+    if owner.pk not in carried.holder_ids:
+        issued = license_key_issue(license=license_, holder=owner)
+        emails.send_license_key(license=license_, key=issued.plaintext)
+        return
+    excess = teams_seats_in_use(license=license_) - license_.seats_total
+    emails.send_keys_restored(license=license_, keys=list(carried.keys), excess=max(excess, 0))
+    if excess > 0:
+        # A smaller plan than before: the newest keys beyond its seats stop validating.
+        notify_owner_seat_limit_exceeded(license=license_, excess=excess)
 
 
 def _first_failure(license_: License, facts: SubscriptionFacts, old_status: str) -> datetime | None:

@@ -378,6 +378,65 @@ def license_issue(
     return license_key_issue(license=license_, holder=owner)
 
 
+@dataclass(frozen=True)
+class CarriedKeys:
+    """What `license_keys_carry_over` moved: the ended license they came from and the keys."""
+
+    source: License | None = None
+    keys: tuple[LicenseKey, ...] = ()
+
+    @property
+    def holder_ids(self) -> set[int]:
+        return {key.holder_id for key in self.keys}
+
+
+# A previous license whose keys may come back: it ended by itself (no staff hold, not live).
+_ENDED_CODES = frozenset({ValidationCode.EXPIRED, ValidationCode.INACTIVE})
+
+
+def license_keys_carry_over(*, license: License, now: datetime | None = None) -> CarriedKeys:
+    """A returning customer's keys come back: move the usable keys of the owner's most recent
+    previous license to `license` (a new subscription's), with their devices, usage and log.
+
+    Only when that license has ended by itself (expired or inactive). A license staff revoked or
+    suspended stays dead, and a live one is never robbed. Revoked keys stay behind (a removed
+    member stays removed). A single-seat `license` takes the owner's key only. The key text is
+    unchanged, so the app on the holders' machines validates again without anyone typing.
+
+    Call it inside the transaction that created `license`; the previous license's row is locked,
+    so two new subscriptions cannot both take its keys.
+    """
+    now = _now(now)
+    previous = (
+        License.objects.filter(owner_id=license.owner_id, created_at__lte=license.created_at)
+        .exclude(pk=license.pk)
+        .order_by("-created_at", "-pk")
+        .values_list("pk", flat=True)
+        .first()
+    )
+    if previous is None:
+        return CarriedKeys()
+    source = License.objects.select_for_update(of=("self",)).select_related("plan").get(pk=previous)
+    if source.state(now) not in _ENDED_CODES:
+        return CarriedKeys()
+    keys = LicenseKey.objects.filter(license=source).active().order_by("created_at", "pk")
+    if license.seats_total < 2:
+        keys = keys.filter(holder_id=license.owner_id)
+    moved = tuple(keys.select_for_update())
+    if not moved:
+        return CarriedKeys(source=source)
+    LicenseKey.objects.filter(pk__in=[key.pk for key in moved]).update(license=license)
+    for key in moved:
+        key.license = license
+    logger.info(
+        "%d key(s) of ended license %s carried over to license %s.",
+        len(moved),
+        source.public_id,
+        license.public_id,
+    )
+    return CarriedKeys(source=source, keys=moved)
+
+
 @transaction.atomic
 def license_key_revoke(
     *,

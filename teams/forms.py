@@ -40,3 +40,17 @@ class JoinByCodeForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=INVITABLE_ROLES)
+
+
+class RenameTeamForm(forms.Form):
+    name = forms.CharField(
+        label="Name",
+        required=False,  # clean_team_name says what is wrong, in the team's words
+        widget=forms.TextInput(attrs={"autocomplete": "off", "maxlength": 100}),
+        help_text="Shown to your members on the team page and in invitation emails.",
+    )
+
+    def clean_name(self) -> str:
+        from teams.services import clean_team_name
+
+        return clean_team_name(self.cleaned_data.get("name"))

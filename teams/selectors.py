@@ -74,14 +74,25 @@ def memberships_of(user) -> QuerySet[Membership]:
     )
 
 
+def live_first(memberships) -> list[Membership]:
+    """Memberships of teams whose license works now before those of ended ones (a returning
+    customer's old team, a team whose subscription stopped), keeping their order otherwise."""
+    now = timezone.now()
+    memberships = list(memberships)
+    for membership in memberships:
+        membership.team_is_live = membership.team.license.state(now) in VALID_CODES
+    return sorted(memberships, key=lambda m: not m.team_is_live)
+
+
 def membership_for(user, team_id=None) -> Membership | None:
-    """The user's membership in the chosen team (by public id), else in their first team.
+    """The user's membership in the chosen team (by public id), else in their first live team
+    (owned first), else in their first team.
 
     A team the user does not belong to is a 404: it is never told apart from no team at all.
     """
     memberships = memberships_of(user)
     if team_id is None:
-        return memberships.first()
+        return next(iter(live_first(memberships)), None)
     membership = memberships.filter(team__public_id=team_id).first()
     if membership is None:
         raise Http404("No such team.")
@@ -148,5 +159,5 @@ def team_view(membership: Membership, *, user) -> TeamView:
         seats=seats_count(license=team.license),
         members=members,
         invitations=list(open_invitations(team)) if membership.can_manage else [],
-        other_teams=[m for m in memberships_of(user) if m.team_id != team.pk],
+        other_teams=[m for m in live_first(memberships_of(user)) if m.team_id != team.pk],
     )

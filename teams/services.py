@@ -47,6 +47,7 @@ class TeamErrorCode(models.TextChoices):
     INVALID_CODE = "INVALID_CODE"
     INVALID_EMAIL = "INVALID_EMAIL"
     INVALID_INVITATION = "INVALID_INVITATION"
+    INVALID_NAME = "INVALID_NAME"
     INVALID_ROLE = "INVALID_ROLE"
     LICENSE_INACTIVE = "LICENSE_INACTIVE"
     NOT_A_TEAM_PLAN = "NOT_A_TEAM_PLAN"
@@ -155,6 +156,69 @@ def team_create_for_license(*, license: License) -> Team:
         key = license_key_issue(license=license, holder=owner).key
     Membership.objects.create(team=team, user=owner, role=Role.OWNER, key=key)
     logger.info("Team %s created for license %s.", team.public_id, license.public_id)
+    return team
+
+
+@transaction.atomic
+def team_move_to_license(*, source: License, target: License) -> Team | None:
+    """A returning customer's team comes back: re-attach the team of the ended license `source`
+    to the new license `target` (with its members, roles, invitations and code) instead of
+    making a new one. Their keys are moved by `licensing.services.license_keys_carry_over`.
+
+    Nothing happens when `target` has one seat (the owner's key goes alone), when `source` has no
+    team, or when `target` already has one (a duplicate delivery). Returns the team on `target`.
+    """
+    target = _lock_license(target)
+    existing = Team.objects.filter(license=target).first()
+    if existing is not None or target.seats_total < 2:
+        return existing
+    team = Team.objects.select_for_update().filter(license=source).first()
+    if team is None:
+        return None
+    team.license = target
+    team.save(update_fields=["license"])
+    logger.info(
+        "Team %s moved from ended license %s to license %s.",
+        team.public_id,
+        source.public_id,
+        target.public_id,
+    )
+    return team
+
+
+TEAM_NAME_MAX_LENGTH = Team._meta.get_field("name").max_length
+
+
+def clean_team_name(name) -> str:
+    """A team name as people type it: stripped, not empty, at most 100 characters, no control
+    characters. Raises ValidationError with the message shown beside the field."""
+    name = " ".join(str(name or "").split())
+    if not name:
+        raise ValidationError("Enter a name for the team.", code="required")
+    if len(name) > TEAM_NAME_MAX_LENGTH:
+        raise ValidationError(
+            f"Keep the name to {TEAM_NAME_MAX_LENGTH} characters or fewer (it has {len(name)}).",
+            code="max_length",
+        )
+    if any(not ch.isprintable() for ch in name):
+        raise ValidationError("The name contains characters that cannot be shown.", code="invalid")
+    return name
+
+
+@transaction.atomic
+def team_rename(*, team: Team, name: str, by: User) -> Team:
+    """Rename a team (owner or admin). Bad input raises TeamError and changes nothing."""
+    team = Team.objects.select_for_update().get(pk=team.pk)
+    _require_manager(team, by)
+    try:
+        name = clean_team_name(name)
+    except ValidationError as exc:
+        raise TeamError(exc.messages[0], code=TeamErrorCode.INVALID_NAME) from None
+    if name != team.name:
+        old = team.name
+        team.name = name
+        team.save(update_fields=["name"])
+        logger.info("Team %s renamed by %s (%r to %r).", team.public_id, by.public_id, old, name)
     return team
 
 

@@ -15,6 +15,7 @@ urlpatterns = [
     path("invitations/<uuid:public_id>/revoke/", views.invitation_revoke, name="invitation_revoke"),
     path("<uuid:team_id>/", views.team_detail, name="team"),
     path("<uuid:team_id>/invite/", views.invite, name="invite"),
+    path("<uuid:team_id>/rename/", views.rename, name="rename"),
     path("<uuid:team_id>/code/regenerate/", views.code_regenerate, name="code_regenerate"),
     path("<uuid:team_id>/code/disable/", views.code_disable, name="code_disable"),
     path("<uuid:team_id>/leave/", views.leave, name="leave"),

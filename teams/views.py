@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 
 from licensing.models import License
 from teams import services
-from teams.forms import InviteForm, JoinByCodeForm, RoleForm
+from teams.forms import InviteForm, JoinByCodeForm, RenameTeamForm, RoleForm
 from teams.models import Invitation, Membership, invitation_token_digest
 from teams.selectors import invitation_for_digest, membership_for, team_view
 
@@ -40,10 +40,12 @@ def _on_team(request, team, service, success: str, *, done=None):
     return redirect("teams:team", team_id=team.public_id)
 
 
-def _team_page(request, membership: Membership, *, invite_form=None):
+def _team_page(request, membership: Membership, *, invite_form=None, rename_form=None):
     view = team_view(membership, user=request.user)
     if invite_form is None and view.can_manage:
         invite_form = InviteForm(can_invite_admins=view.membership.is_owner)
+    if rename_form is None and view.can_manage:
+        rename_form = RenameTeamForm(initial={"name": view.team.name})
     return render(
         request,
         "teams/team.html",
@@ -52,6 +54,7 @@ def _team_page(request, membership: Membership, *, invite_form=None):
             "team": view.team,
             "me": view.membership,
             "invite_form": invite_form,
+            "rename_form": rename_form,
             "invitation_days": settings.TEAM_INVITATION_DAYS,
         },
     )
@@ -103,6 +106,28 @@ def invite(request, team_id):
             messages.success(request, f"Invitation sent to {sent.invitation.email}.")
             return redirect("teams:team", team_id=membership.team.public_id)
     return _team_page(request, membership, invite_form=form)
+
+
+@login_required
+@require_POST
+def rename(request, team_id):
+    """The owner or an admin renames the team; a bad name is shown beside the field, unchanged."""
+    membership = _my_team(request, team_id)
+    if not membership.can_manage:
+        refusal = services.TeamPermissionDenied("Only the team's owner and admins can do this.")
+        return _forbidden(request, refusal)
+    form = RenameTeamForm(request.POST)
+    if form.is_valid():
+        try:
+            team = services.team_rename(team=membership.team, name=form.cleaned_data["name"], by=request.user)
+        except services.TeamPermissionDenied as exc:
+            return _forbidden(request, exc)
+        except services.TeamError as exc:
+            form.add_error("name", str(exc))
+        else:
+            messages.success(request, f"The team is now called {team.name}.")
+            return redirect("teams:team", team_id=team.public_id)
+    return _team_page(request, membership, rename_form=form)
 
 
 @login_required

@@ -111,3 +111,22 @@ class TeamMembershipOutput(serializers.Serializer):
     id = serializers.UUIDField(source="public_id")
     role = serializers.ChoiceField(choices=Role.choices)
     key = TeamKeyBrief(allow_null=True)
+
+
+class TeamRenameInput(serializers.Serializer):
+    name = serializers.CharField(
+        allow_blank=True,
+        trim_whitespace=False,
+        help_text="The new name: surrounding spaces are removed; 1 to 100 characters.",
+    )
+    team = serializers.UUIDField(required=False, help_text="Which of your teams; default: your first.")
+
+    def validate_name(self, value: str) -> str:
+        from django.core.exceptions import ValidationError
+
+        from teams.services import clean_team_name
+
+        try:
+            return clean_team_name(value)
+        except ValidationError as exc:
+            raise serializers.ValidationError(exc.messages[0]) from None

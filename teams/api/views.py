@@ -82,6 +82,20 @@ class TeamDetailView(TeamAPIView):
         view = team_view(self.membership(data.get("team")), user=request.user)
         return Response(serializers.TeamOutput(view).data)
 
+    @team_schema(
+        "team_rename",
+        "Rename your team (owner, admins)",
+        description="Surrounding spaces are removed; an empty name or one over 100 characters is refused.",
+        request=serializers.TeamRenameInput,
+        responses={200: serializers.TeamOutput},
+    )
+    def patch(self, request):
+        data = self.parse(serializers.TeamRenameInput)
+        membership = self.membership(data.get("team"))
+        services.team_rename(team=membership.team, name=data["name"], by=request.user)
+        membership.team.refresh_from_db(fields=["name"])
+        return Response(serializers.TeamOutput(team_view(membership, user=request.user)).data)
+
 
 class InvitationCreateView(TeamAPIView):
     @team_schema(
