@@ -163,7 +163,12 @@ def _checkout_create(*, user: User, plan: Plan, interval: str) -> str:
     price = price_for(plan, interval)
     metadata = {"user_id": str(user.public_id), "plan": plan.slug, "interval": interval}
     # One idempotency key per attempt: a double click within Stripe's window reuses the session.
-    attempt = uuid.uuid5(uuid.NAMESPACE_URL, f"{user.public_id}:{plan.slug}:{interval}:{_minute()}")
+    # The user's newest license is part of it: once a Checkout was paid (and its subscription
+    # has ended since), resubscribing within the minute must not replay that completed session.
+    newest = License.objects.filter(owner=user).order_by("-pk").values_list("pk", flat=True).first()
+    attempt = uuid.uuid5(
+        uuid.NAMESPACE_URL, f"{user.public_id}:{plan.slug}:{interval}:{_minute()}:{newest or 0}"
+    )
     with transaction.atomic():
         # One Checkout at a time per customer: the user's row lock orders two tabs, and the
         # later one expires the earlier, so two tabs can never both be paid.
