@@ -182,6 +182,9 @@ ACCOUNT_RATE_LIMITS = {
 # two-factor authentication on or off, asks for the password again if the login is older than
 # ACCOUNT_REAUTHENTICATION_TIMEOUT seconds, so an unattended session cannot take the account.
 ACCOUNT_CHANGE_EMAIL = True
+# The account's address is told of every change to it: password, email (the old address is
+# told), two-factor authentication on or off, new recovery codes.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
 ACCOUNT_MAX_EMAIL_ADDRESSES = 2
 ACCOUNT_REAUTHENTICATION_REQUIRED = True
 ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
