@@ -19,7 +19,7 @@ from django.views.decorators.cache import never_cache
 from accounts.mfa import has_second_factor
 
 ENROL_MESSAGE = (
-    "The operator panel needs two-factor authentication. Set up an authenticator app below; "
+    "The operator panel needs two-factor authentication. Set it up with an authenticator app; "
     "the admin opens once it is on."
 )
 

@@ -48,7 +48,7 @@ def test_the_page_shows_name_email_password_and_two_factor(client, user):
     for heading in ("Name", "Email address", "Password", "Two-factor authentication"):
         assert f"<h2>{heading}</h2>" in html
     assert user.email in html and f'value="{user.name}"' in html
-    assert "Off." in html and "Set up two-factor authentication" in html
+    assert "Off." in html and "Set it up" in html
     assert 'href="/account/"' in html  # the nav links here
 
 
