@@ -103,3 +103,13 @@ def page(tmp_path, live_server, monkeypatch):
 
         connections.close_all()
     assert errors == [], f"browser console errors: {errors}"
+
+
+@pytest.fixture
+def admin_user(db, django_user_model):
+    """pytest-django's superuser, with the authenticator app the admin requires (admin_client uses it)."""
+    from accounts.tests.factories import enrol_totp
+
+    user = django_user_model._default_manager.create_superuser(email="admin@example.com", password="password")
+    user.totp_secret = enrol_totp(user)
+    return user

@@ -24,11 +24,17 @@ class UserManager(BaseUserManager):
         return self._create_user(email, password, **extra)
 
     def create_superuser(self, email: str, password: str | None = None, **extra):
+        from allauth.account.models import EmailAddress
+
         extra.setdefault("is_staff", True)
         extra.setdefault("is_superuser", True)
         if not extra["is_staff"] or not extra["is_superuser"]:
             raise ValueError("A superuser must have is_staff and is_superuser set.")
-        return self._create_user(email, password, **extra)
+        user = self._create_user(email, password, **extra)
+        # The operator typed the address on the server (`make staff`): it needs no verification
+        # email before the first login, which goes through the site's login (docs/admin.md).
+        EmailAddress.objects.create(user=user, email=user.email, verified=True, primary=True)
+        return user
 
 
 class User(AbstractBaseUser, PermissionsMixin):
@@ -52,6 +58,16 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def __str__(self) -> str:
         return self.email
+
+    @property
+    def display_name(self) -> str:
+        """What to call the person: their name, or their address when they gave none."""
+        return self.name or self.email
+
+    @property
+    def name_with_email(self) -> str:
+        """The person as others see them on team pages and in emails, the address once."""
+        return f"{self.name} ({self.email})" if self.name else self.email
 
     def get_full_name(self) -> str:
         return self.name or self.email

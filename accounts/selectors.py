@@ -25,3 +25,18 @@ def keys_to_send(user: User) -> list:
         .select_related("license__plan", "license__team")
         .order_by("-license__created_at", "created_at")
     )
+
+
+def account_security(user: User) -> dict:
+    """What the account page shows about the address and the second factor: two queries."""
+    from allauth.account.models import EmailAddress
+    from allauth.mfa.models import Authenticator
+
+    pending = [address for address in EmailAddress.objects.filter(user=user) if not address.verified]
+    authenticators = {item.type: item for item in Authenticator.objects.filter(user=user)}
+    recovery = authenticators.get(Authenticator.Type.RECOVERY_CODES)
+    return {
+        "pending_email": pending[0].email if pending else None,
+        "totp_on": Authenticator.Type.TOTP in authenticators,
+        "recovery_codes_left": len(recovery.wrap().get_unused_codes()) if recovery else None,
+    }

@@ -7,3 +7,15 @@ urlpatterns = [
     path("keys/email/", views.email_my_keys, name="email_my_keys"),
     path("tokens/<uuid:public_id>/revoke/", views.api_token_revoke, name="api_token_revoke"),
 ]
+
+# The account page (issue 12 item 7); allauth's own pages live under /accounts/.
+urlpatterns += [
+    path("", views.account, name="account"),
+]
+
+# allauth's pages that show a two-factor secret (the TOTP key with its QR code, the recovery codes)
+# answer `Cache-Control: no-store`; qualitybytes/urls.py mounts these ahead of allauth's own.
+mfa_secret_pages = [
+    path("totp/activate/", views.mfa_activate_totp, name="mfa_activate_totp"),
+    path("recovery-codes/", views.mfa_view_recovery_codes, name="mfa_view_recovery_codes"),
+]

@@ -1,6 +1,8 @@
 import logging
 
 from allauth.core import ratelimit
+from allauth.mfa.recovery_codes import views as allauth_recovery_views
+from allauth.mfa.totp import views as allauth_totp_views
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -9,9 +11,9 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts import emails
-from accounts.forms import ApiTokenForm, EmailKeysForm
+from accounts.forms import ApiTokenForm, EmailKeysForm, NameForm
 from accounts.models import ApiToken
-from accounts.selectors import account_for_address, api_tokens_of
+from accounts.selectors import account_for_address, account_security, api_tokens_of
 from qualitybytes import outbox
 
 logger = logging.getLogger(__name__)
@@ -73,3 +75,27 @@ def _deliver_quietly(pk: int) -> None:
         outbox.deliver(pk)
     except Exception:
         logger.exception("Email %s could not be tried after the response; it stays queued.", pk)
+
+
+# The account page (issue 12 item 7): name, email, password and two-factor authentication. Email,
+# password and 2FA are allauth's own pages (templates/account/, templates/mfa/); this one
+# summarises them and edits the name.
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def account(request):
+    user = request.user
+    form = NameForm(request.POST or None, instance=user)
+    if request.method == "POST":
+        if form.is_valid():
+            form.save()
+            messages.success(request, "Your name is saved.")
+            return redirect("account")
+        # The page shows the stored name elsewhere; a refused one must not leak into it.
+        user.refresh_from_db(fields=["name"])
+    return render(request, "accounts/account.html", {"form": form, **account_security(user)})
+
+
+mfa_activate_totp = never_cache(allauth_totp_views.activate_totp)
+mfa_view_recovery_codes = never_cache(allauth_recovery_views.view_recovery_codes)

@@ -1,63 +1,27 @@
-"""The operator panel: Django's admin with our branding, the business figures on its index and
-a limit on failed staff logins.
+"""The operator panel: Django's admin with our branding, the business figures on its index, and
+its door: staff only, logged in through the site's login (allauth: rate-limited, and asking for the
+authenticator code), with two-factor authentication set up before any admin page opens.
 
 Installed through `qualitybytes.apps.AdminConfig`, so `admin.site` and `@admin.register` are this
 site and every app's admin.py is unchanged by it.
 """
 
-import hashlib
-
-from django.contrib import admin
-from django.contrib.admin.forms import AdminAuthenticationForm
-from django.core.cache import cache
+from django.contrib import admin, messages
+from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.cache import never_cache
 
-from qualitybytes.http import client_ip
+from accounts.mfa import has_second_factor
 
-# Failed logins allowed per account (whatever the client IP) and per IP before the form refuses
-# to check passwords. The account counter is what stops a password guesser who rotates IPs; the
-# IP counter stops one address trying many accounts. A locked account waits out the window (or
-# another administrator resets its password); its owner logging in from elsewhere is refused too,
-# which is the price of not letting anyone guess a staff password without limit.
-LOGIN_FAILURES_PER_ACCOUNT = 5
-LOGIN_FAILURES_PER_IP = 20
-LOGIN_WINDOW_SECONDS = 5 * 60
-LOCKED_MESSAGE = (
-    "Too many failed logins. For your protection, logging in is paused for {minutes} minutes; "
-    "try again later or ask another administrator to reset your password."
+ENROL_MESSAGE = (
+    "The operator panel needs two-factor authentication. Set it up with an authenticator app; "
+    "the admin opens once it is on."
 )
-
-
-class LoginLimiter:
-    """Counts failed admin logins in the shared cache, per email (any IP) and per IP."""
-
-    def __init__(self, request):
-
-        ip = client_ip(request) or "unknown"
-        email = (request.POST.get("username") or "").strip().lower()
-        # Hashed, so the cache never holds the addresses people typed.
-        account = hashlib.sha256(email.encode()).hexdigest()
-        self.account_key = f"admin:login-failures:account:{account}"
-        self.counters = [
-            (self.account_key, LOGIN_FAILURES_PER_ACCOUNT),
-            (f"admin:login-failures:ip:{ip}", LOGIN_FAILURES_PER_IP),
-        ]
-
-    def locked(self) -> bool:
-        return any((cache.get(key) or 0) >= limit for key, limit in self.counters)
-
-    def failed(self) -> None:
-        for key, _ in self.counters:
-            # The window starts at the first failure; later failures do not extend it.
-            cache.add(key, 0, timeout=LOGIN_WINDOW_SECONDS)
-            try:
-                cache.incr(key)
-            except ValueError:
-                cache.set(key, 1, timeout=LOGIN_WINDOW_SECONDS)
-
-    def succeeded(self) -> None:
-        """The right password before the lock: the account's earlier failures are forgotten."""
-        cache.delete(self.account_key)
 
 
 class OperatorAdminSite(admin.AdminSite):
@@ -86,32 +50,31 @@ class OperatorAdminSite(admin.AdminSite):
         context = {name: build() for name, build in self.index_context.items()}
         return super().index(request, {**context, **(extra_context or {})})
 
-    def login(self, request, extra_context=None):
-        if request.method != "POST":
-            return super().login(request, extra_context)
-        limiter = LoginLimiter(request)
-        if limiter.locked():
-            return self._locked(request)
-        response = super().login(request, extra_context)
-        # The login view answers a redirect on success and the form again on failure.
-        if response.status_code == 302:
-            limiter.succeeded()
-        else:
-            limiter.failed()
-        return response
+    def has_permission(self, request):
+        # Every admin URL asks this (admin_view), so no page opens for staff without a second
+        # factor; the answer is kept on the request because the page asks again while rendering.
+        if not super().has_permission(request):
+            return False
+        if not hasattr(request, "_qb_second_factor"):
+            request._qb_second_factor = has_second_factor(request.user)
+        return request._qb_second_factor
 
-    def _locked(self, request) -> TemplateResponse:
-        form = self.login_form or AdminAuthenticationForm
-        unbound = form(request, initial={"username": request.POST.get("username", "")})
-        unbound.cleaned_data = {}  # unbound: add_error would otherwise find nothing to clean up
-        unbound.add_error(None, LOCKED_MESSAGE.format(minutes=LOGIN_WINDOW_SECONDS // 60))
-        context = {
-            **self.each_context(request),
-            "title": "Log in",
-            "subtitle": None,
-            "app_path": request.get_full_path(),
-            "username": request.user.get_username(),
-            "form": unbound,
-            "next": request.POST.get("next", ""),
-        }
-        return TemplateResponse(request, self.login_template or "admin/login.html", context, status=429)
+    @method_decorator(never_cache)
+    def login(self, request, extra_context=None):
+        """Not a login form: Django's would check a password and skip the second factor. Visitors
+        go to the site's login and come back; staff without an authenticator are sent to set one
+        up; customers are told the panel is for staff."""
+        next_url = request.GET.get(REDIRECT_FIELD_NAME, "")
+        if not url_has_allowed_host_and_scheme(
+            next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        ):
+            next_url = reverse("admin:index", current_app=self.name)
+        user = request.user
+        if not user.is_authenticated:
+            return redirect_to_login(next_url, reverse("account_login"))
+        if not (user.is_active and user.is_staff):
+            return TemplateResponse(request, "accounts/staff_only.html", status=403)
+        if not self.has_permission(request):
+            messages.warning(request, ENROL_MESSAGE)
+            return HttpResponseRedirect(reverse("mfa_activate_totp"))
+        return HttpResponseRedirect(next_url)

@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
     "djstripe",
     "accounts",
     "billing",
@@ -175,6 +176,27 @@ ACCOUNT_RATE_LIMITS = {
     # "Email me my keys" (accounts/views.py): every request counts, an address with no account too.
     "email_my_keys": os.environ.get("EMAIL_KEYS_RATE_LIMIT", "10/h/ip,3/h/key"),
 }
+# The account page (accounts/views.py, docs/using-the-site.md "Your account"). Changing the email
+# keeps one address: the new one is verified before it replaces the old (allauth's email_change
+# page), and the Stripe customer's email follows (billing/customers.py). Changing it, and turning
+# two-factor authentication on or off, asks for the password again if the login is older than
+# ACCOUNT_REAUTHENTICATION_TIMEOUT seconds, so an unattended session cannot take the account.
+ACCOUNT_CHANGE_EMAIL = True
+# The account's address is told of every change to it: password, email (the old address is
+# told), two-factor authentication on or off, new recovery codes.
+ACCOUNT_EMAIL_NOTIFICATIONS = True
+ACCOUNT_MAX_EMAIL_ADDRESSES = 2
+ACCOUNT_REAUTHENTICATION_REQUIRED = True
+ACCOUNT_REAUTHENTICATION_TIMEOUT = 300
+
+# Two-factor authentication (allauth.mfa): an authenticator app (TOTP) and recovery codes.
+# Optional for customers, required for staff before the admin opens (qualitybytes/admin_site.py).
+# A wrong code counts against ACCOUNT_RATE_LIMITS["login_failed"] per account, like a wrong
+# password. TOTP secrets and recovery seeds are stored encrypted with LICENSE_KEY_ENCRYPTION_KEY
+# (accounts/mfa.py).
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_ADAPTER = "accounts.mfa.MFAAdapter"
+MFA_TOTP_ISSUER = os.environ.get("MFA_TOTP_ISSUER", "QualityBytes")
 
 # The console default prints each email framed by a banner (qualitybytes/email_backends.py).
 _CONSOLE_EMAIL = "django.core.mail.backends.console.EmailBackend"

@@ -3,6 +3,7 @@ from django.urls import include, path
 from django.views.generic import TemplateView
 from drf_spectacular.views import SpectacularAPIView
 
+from accounts import urls as account_urls
 from billing import views as billing_views
 from licensing.tokens import jwks_view
 from qualitybytes import views as site_views
@@ -21,6 +22,7 @@ urlpatterns = [
     path("stripe/webhook/<uuid:uuid>/", stripe_webhook, name="stripe-webhook"),
     path("stripe/", include("djstripe.urls", namespace="djstripe")),
     path("dashboard/", include("licensing.dashboard_urls")),
+    path("accounts/2fa/", include(account_urls.mfa_secret_pages)),  # the same views, no-store
     path("accounts/", include("allauth.urls")),
     path("team/", include("teams.urls")),
     path("account/", include("accounts.urls")),

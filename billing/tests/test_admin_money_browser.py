@@ -5,7 +5,8 @@ import pytest
 import stripe
 from playwright.sync_api import expect
 
-from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+from accounts.tests.browser_login import log_in_in_browser
+from accounts.tests.factories import UserFactory
 from billing.tests.lifecycle import buy, subscribe_in_stripe_dashboard
 from licensing.models import LicenseStatus
 
@@ -19,10 +20,7 @@ def test_staff_see_money_back_and_cancel_and_refund_a_duplicate(page, live_serve
     duplicate = subscribe_in_stripe_dashboard(catalogue, first)
     staff = UserFactory(email="ops@qualitybytes.test", is_staff=True, is_superuser=True)
 
-    page.goto("/admin/")
-    page.fill("input[name=username]", staff.email)
-    page.fill("input[name=password]", DEFAULT_PASSWORD)
-    page.click("input[type=submit]")
+    log_in_in_browser(page, staff, path="/admin/")  # the site's login, then the TOTP code
     page.goto("/admin/licensing/license/?billed_twice=yes")
     expect(page.locator("#result_list")).to_contain_text("billed twice")
     page.screenshot(path=page.screenshots / "admin-billed-twice.png", full_page=True)

@@ -13,7 +13,8 @@ from django.core.management import call_command
 from django.utils import timezone
 from djstripe.models import Customer, Subscription
 
-from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+from accounts.tests.browser_login import log_in_in_browser
+from accounts.tests.factories import UserFactory
 from billing.models import Interval, Plan
 from licensing.models import LicenseStatus, UsageDaily, ValidationEvent
 from licensing.tests.factories import DeviceFactory, LicenseFactory, LicenseKeyFactory
@@ -93,10 +94,7 @@ def test_staff_find_a_past_due_customer_and_revoke_their_key(page, live_server, 
     late_key = business
     staff = UserFactory(email="ops@qualitybytes.test", is_staff=True, is_superuser=True)
 
-    page.goto("/admin/")
-    page.fill("input[name=username]", staff.email)
-    page.fill("input[name=password]", DEFAULT_PASSWORD)
-    page.click("input[type=submit]")
+    log_in_in_browser(page, staff, path="/admin/")  # the site's login, then the TOTP code
     page.wait_for_selector(".qb-dashboard")
     dashboard = page.inner_text(".qb-dashboard").lower()
     assert "mrr" in dashboard and "past due" in dashboard and "expired" in dashboard

@@ -8,7 +8,7 @@ from django.core.management import call_command
 from django.test import Client
 from django.urls import reverse
 
-from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory
+from accounts.tests.factories import DEFAULT_PASSWORD, UserFactory, totp_code
 from billing.tests.lifecycle import start_checkout
 from licensing.models import License
 from licensing.tests.factories import DeviceFactory
@@ -57,13 +57,17 @@ PROBLEMS_JS = """() => {
 }"""
 
 
-def log_in(page, email):
+def log_in(page, email, totp_secret=None):
     page.context.clear_cookies()
     page.goto("/accounts/login/")
     page.fill("input[name=login]", email)
     page.fill("input[name=password]", DEFAULT_PASSWORD)
     page.click("main button[type=submit]")
     page.wait_for_load_state()
+    if totp_secret:  # staff: the authenticator code (accounts/tests/test_mfa_admin.py)
+        page.fill("input[name=code]", totp_code(totp_secret))
+        page.click("main button[type=submit]")
+        page.wait_for_load_state()
 
 
 def visit_all(page, who: str, paths: list[str]) -> dict[str, list[str]]:
@@ -141,6 +145,10 @@ def test_every_page_fits_a_phone_and_keeps_its_actions_reachable(page, live_serv
             reverse("billing:cancel_subscription"),
             reverse("account_change_password"),
             reverse("teams:join_code"),
+            reverse("account"),
+            reverse("account_email"),
+            reverse("mfa_index"),
+            reverse("mfa_activate_totp"),  # asks for the password again first: that page
         ],
     )
     page.goto(reverse("api_tokens"))
@@ -156,7 +164,7 @@ def test_every_page_fits_a_phone_and_keeps_its_actions_reachable(page, live_serv
         page, "member", [reverse("dashboard"), reverse("teams:detail"), reverse("billing:manage")]
     )
 
-    log_in(page, staff.email)
+    log_in(page, staff.email, staff.totp_secret)
     admin_pages = [reverse("admin:index")]
     for model in (
         "licensing_license",
