@@ -168,6 +168,11 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 # Sign-up opened after a team invitation link starts with the invited address (accounts/signup.py).
 ACCOUNT_FORMS = {"signup": "accounts.signup.SignupForm"}
+# Sessions with "log out everywhere" (/accounts/sessions/): allauth records each sign-in. Activity
+# tracking stays off: it would write on every request; the page shows when each session signed in.
+INSTALLED_APPS += ["allauth.usersessions"]
+USERSESSIONS_TRACK_ACTIVITY = env_bool("USERSESSIONS_TRACK_ACTIVITY", False)
+MIDDLEWARE += ["allauth.usersessions.middleware.UserSessionsMiddleware"]  # only works when tracking
 ACCOUNT_RATE_LIMITS = {
     "login": os.environ.get("LOGIN_RATE_LIMIT", "30/m/ip"),
     "login_failed": os.environ.get("LOGIN_FAILED_RATE_LIMIT", "10/m/ip,5/5m/key"),
@@ -178,6 +183,8 @@ ACCOUNT_RATE_LIMITS = {
     "change_password": "5/m/user",
     # "Email me my keys" (accounts/views.py): every request counts, an address with no account too.
     "email_my_keys": os.environ.get("EMAIL_KEYS_RATE_LIMIT", "10/h/ip,3/h/key"),
+    # Delete my account (accounts/views.py): password attempts per account.
+    "delete_account": "5/m/user",
 }
 
 # The console default prints each email framed by a banner (qualitybytes/email_backends.py).

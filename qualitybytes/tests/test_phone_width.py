@@ -139,6 +139,8 @@ def test_every_page_fits_a_phone_and_keeps_its_actions_reachable(page, live_serv
             reverse("billing:cancel_subscription"),
             reverse("account_change_password"),
             reverse("teams:join_code"),
+            reverse("usersessions_list"),
+            reverse("account_delete"),
         ],
     )
     page.goto(reverse("api_tokens"))
@@ -151,7 +153,9 @@ def test_every_page_fits_a_phone_and_keeps_its_actions_reachable(page, live_serv
 
     log_in(page, member.email)
     problems |= visit_all(
-        page, "member", [reverse("dashboard"), reverse("teams:detail"), reverse("billing:manage")]
+        page,
+        "member",
+        [reverse("dashboard"), reverse("teams:detail"), reverse("billing:manage"), reverse("account_delete")],
     )
 
     log_in(page, staff.email)
