@@ -165,6 +165,15 @@ ACCOUNT_PREVENT_ENUMERATION = False
 ACCOUNT_SESSION_REMEMBER = None
 ACCOUNT_EMAIL_SUBJECT_PREFIX = "[QualityBytes] "
 ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
+# allauth's emails (confirmation, password reset) go through the outbox (accounts/adapter.py).
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+# Sign-up opened after a team invitation link starts with the invited address (accounts/signup.py).
+ACCOUNT_FORMS = {"signup": "accounts.signup.SignupForm"}
+# Sessions with "log out everywhere" (/accounts/sessions/): allauth records each sign-in. Activity
+# tracking stays off: it would write on every request; the page shows when each session signed in.
+INSTALLED_APPS += ["allauth.usersessions"]
+USERSESSIONS_TRACK_ACTIVITY = env_bool("USERSESSIONS_TRACK_ACTIVITY", False)
+MIDDLEWARE += ["allauth.usersessions.middleware.UserSessionsMiddleware"]  # only works when tracking
 ACCOUNT_RATE_LIMITS = {
     "login": os.environ.get("LOGIN_RATE_LIMIT", "30/m/ip"),
     "login_failed": os.environ.get("LOGIN_FAILED_RATE_LIMIT", "10/m/ip,5/5m/key"),
@@ -175,6 +184,8 @@ ACCOUNT_RATE_LIMITS = {
     "change_password": "5/m/user",
     # "Email me my keys" (accounts/views.py): every request counts, an address with no account too.
     "email_my_keys": os.environ.get("EMAIL_KEYS_RATE_LIMIT", "10/h/ip,3/h/key"),
+    # Delete my account (accounts/views.py): password attempts per account.
+    "delete_account": "5/m/user",
 }
 # The account page (accounts/views.py, docs/using-the-site.md "Your account"). Changing the email
 # keeps one address: the new one is verified before it replaces the old (allauth's email_change

@@ -293,3 +293,18 @@ def join_by_code(request):
             messages.success(request, f"Welcome to {membership.team.name}! Your own license key is below.")
             return redirect("teams:team", team_id=membership.team.public_id)
     return render(request, "teams/join_code.html", {"form": form})
+
+
+def invited_email(request) -> str:
+    """The address of the usable invitation this visitor opened before signing up, or "".
+
+    The sign-up form starts with it (accounts/signup.py): the session holds only the invitation's
+    digest, so neither the token nor the address travels in a URL.
+    """
+    digest = request.session.get(SESSION_INVITATION)
+    if not digest:
+        return ""
+    invitation = invitation_for_digest(digest)
+    if invitation is None or services.invitation_problem(invitation):
+        return ""
+    return invitation.email

@@ -149,6 +149,8 @@ def test_every_page_fits_a_phone_and_keeps_its_actions_reachable(page, live_serv
             reverse("account_email"),
             reverse("mfa_index"),
             reverse("mfa_activate_totp"),  # asks for the password again first: that page
+            reverse("usersessions_list"),
+            reverse("account_delete"),
         ],
     )
     page.goto(reverse("api_tokens"))
@@ -161,7 +163,9 @@ def test_every_page_fits_a_phone_and_keeps_its_actions_reachable(page, live_serv
 
     log_in(page, member.email)
     problems |= visit_all(
-        page, "member", [reverse("dashboard"), reverse("teams:detail"), reverse("billing:manage")]
+        page,
+        "member",
+        [reverse("dashboard"), reverse("teams:detail"), reverse("billing:manage"), reverse("account_delete")],
     )
 
     log_in(page, staff.email, staff.totp_secret)

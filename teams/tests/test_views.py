@@ -352,20 +352,23 @@ def test_an_unknown_link_is_a_404(db):
     assert "not valid" in response.content.decode()
 
 
-def test_a_new_visitor_signs_up_through_the_link_verifies_their_email_and_joins(team):
+def test_a_new_visitor_signs_up_through_the_link_verifies_their_email_and_joins(
+    team, django_capture_on_commit_callbacks
+):
     invitation = InvitationFactory(team=team, email="newcomer@example.com")
     client = Client()
     join_path = reverse("teams:join", args=[invitation.token])
     client.get(join_path)
-    response = client.post(
-        f"{reverse('account_signup')}?next={join_path}",
-        {
-            "email": "newcomer@example.com",
-            "password1": DEFAULT_PASSWORD,
-            "password2": DEFAULT_PASSWORD,
-            "next": join_path,
-        },
-    )
+    with django_capture_on_commit_callbacks(execute=True):  # the confirmation goes out via the outbox
+        response = client.post(
+            f"{reverse('account_signup')}?next={join_path}",
+            {
+                "email": "newcomer@example.com",
+                "password1": DEFAULT_PASSWORD,
+                "password2": DEFAULT_PASSWORD,
+                "next": join_path,
+            },
+        )
     assert response.status_code == 302
     confirm_path = re.search(r"https?://[^/\s]+(/\S+)", mail.outbox[-1].body).group(1)
     response = client.post(confirm_path)
