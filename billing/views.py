@@ -88,7 +88,7 @@ def manage(request):
     """The subscription: its plan and state, with "Change plan", cancel and the portal. The old
     `?plan=&interval=` links (emails, bookmarks) open the preview of that change."""
     if request.GET.get("plan"):
-        return redirect(_preview_url(request.GET["plan"], request.GET.get("interval", "")))
+        return redirect(_preview_url(request.GET["plan"], _interval(request)))
     license_ = selectors.live_license_for(request.user)
     context = {
         "license": license_,
@@ -110,7 +110,6 @@ def _change_page(request, license_, *, form=None, error=None, payment=None):
     context = {
         "license": license_,
         "plans": Plan.objects.public(),
-        "intervals": [Interval.MONTH, Interval.YEAR],
         "can_change": license_.current_state == LicenseState.ACTIVE,
         "form": form,
         "error": error,

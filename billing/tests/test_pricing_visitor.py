@@ -154,6 +154,7 @@ def test_pricing_at_desktop_and_phone_width_marks_the_current_plan(page, catalog
         expect(page.locator("[data-plan=team] >> text=Switch to Team")).to_be_visible()
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
         page.screenshot(path=page.screenshots / f"pricing-current-{width}.png", full_page=True)
-    page.click("[data-plan=team] >> text=Switch to Team")
-    page.wait_for_url("**/billing/change/preview/?plan=team&interval=month")
-    expect(page.locator("[data-confirm]")).to_contain_text("switch to Team")
+    # The switch opens the preview of that change (its own tests drive it against the simulator).
+    expect(page.locator("[data-plan=team] >> text=Switch to Team")).to_have_attribute(
+        "href", "/billing/change/preview/?plan=team&interval=month"
+    )
