@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.db.models import OuterRef, Q
 from django.utils import timezone
 
+from licensing.models import LicenseKey
 from qualitybytes.admin_helpers import OptionsFilter, ReadOnlyAdmin, ReadOnlyInline, count_of
 from teams.models import Invitation, InvitationStatus, Membership, Team
 
@@ -47,7 +48,11 @@ class TeamAdmin(admin.ModelAdmin):
             super()
             .get_queryset(request)
             .annotate(
-                member_count=count_of(Membership.objects.filter(team=OuterRef("pk")), "team"),
+                # Seats as everywhere else (licensing.models.seats_used_sql): the license's active
+                # keys, the owner's included, plus the team's pending invitations.
+                key_count=count_of(
+                    LicenseKey.objects.filter(license=OuterRef("license")).active(), "license"
+                ),
                 pending_count=count_of(Invitation.objects.filter(team=OuterRef("pk")).pending(now), "team"),
             )
         )
@@ -60,9 +65,9 @@ class TeamAdmin(admin.ModelAdmin):
     def plan(self, team):
         return team.license.plan.name
 
-    @admin.display(description="seats used", ordering="member_count")
+    @admin.display(description="seats used", ordering="key_count")
     def seat_use(self, team):
-        return f"{team.member_count + team.pending_count} / {team.license.seats_total}"
+        return f"{team.key_count + team.pending_count} / {team.license.seats_total}"
 
     @admin.display(description="pending invitations", ordering="pending_count")
     def pending(self, team):

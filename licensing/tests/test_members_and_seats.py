@@ -251,6 +251,17 @@ def test_every_place_counts_the_same_seats(client, admin_client, team, member):
     assert "5 / 5" in changelist
 
 
+def test_the_admins_team_list_counts_keys_not_memberships(client, admin_client, team, member):
+    """A member whose key staff revoked stays a member but holds no seat: the admin's team list
+    says what the team page and validation say."""
+    services.license_key_revoke(key=LicenseKey.objects.get(holder=member.user), reason="abuse")
+    InvitationFactory(team=team)
+    assert seats_count(license=team.license).used == 2  # the owner's key and the invitation
+
+    changelist = admin_client.get(reverse("admin:teams_team_changelist")).content.decode()
+    assert f"2 / {team.license.seats_total}" in changelist
+
+
 def test_an_activation_refused_for_an_inactive_license_still_counts_the_seats(client, team, member):
     team.license.status = "inactive"
     team.license.save()
