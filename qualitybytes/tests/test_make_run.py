@@ -35,6 +35,7 @@ def test_make_run_prints_where_the_site_the_simulator_and_the_admin_are_and_how_
     assert f"Stripe simulator  {django_settings.STRIPE_SIMULATOR_URL}/" in text
     assert "Admin             http://127.0.0.1:8000/admin/" in text
     assert "make staff" in text
+    assert "Admin 2FA         the first admin visit sets up an authenticator app" in text
     assert "Emails            printed in this terminal" in text
 
 

@@ -20,6 +20,7 @@ def welcome_text() -> str:
         ("Stripe simulator" if getattr(settings, "STRIPE_SIMULATOR", False) else "Stripe", stripe),
         ("Admin", f"{site}{reverse('admin:index')}"),
         ("Staff user", "run `make staff` in another terminal (asks for an email and a password)"),
+        ("Admin 2FA", "the first admin visit sets up an authenticator app (TOTP); it is asked at each login"),
         ("Emails", emails),
     ]
     width = max(len(label) for label, _ in rows)
