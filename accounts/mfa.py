@@ -1,8 +1,7 @@
-"""allauth's two-factor authentication, wired to this project: secrets encrypted at rest, and the
-one question the admin asks (`has_second_factor`)."""
+"""allauth's two-factor authentication, wired to this project: secrets encrypted at rest. The
+admin's question (`has_second_factor`) is in qualitybytes/admin_site.py."""
 
 from allauth.mfa.adapter import DefaultMFAAdapter
-from allauth.mfa.models import Authenticator
 
 from qualitybytes import crypto
 
@@ -15,10 +14,3 @@ class MFAAdapter(DefaultMFAAdapter):
 
     def decrypt(self, encrypted_text: str) -> str:
         return crypto.decrypt(encrypted_text)
-
-
-def has_second_factor(user) -> bool:
-    """An authenticator app is set up (recovery codes alone come with it and do not count)."""
-    if not user.is_authenticated:
-        return False
-    return Authenticator.objects.filter(user_id=user.pk, type=Authenticator.Type.TOTP).exists()

@@ -207,6 +207,12 @@ def _refuse_if_stripe_bills(customer_id: str) -> None:
         raise BillingError("You already have a subscription: change its plan instead.")
 
 
+def checkout_sessions_expire(*, customer_id: str) -> None:
+    """Expire every open subscription Checkout of the customer (nothing may be bought for an
+    account being deleted)."""
+    _expire_other_checkouts(customer_id=customer_id, keep="")
+
+
 def _expire_other_checkouts(*, customer_id: str, keep: str) -> None:
     open_sessions = stripe.checkout.Session.list(
         customer=customer_id, status="open", limit=100, **stripe_options()

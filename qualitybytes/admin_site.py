@@ -6,6 +6,7 @@ Installed through `qualitybytes.apps.AdminConfig`, so `admin.site` and `@admin.r
 site and every app's admin.py is unchanged by it.
 """
 
+from allauth.mfa.models import Authenticator
 from django.contrib import admin, messages
 from django.contrib.auth import REDIRECT_FIELD_NAME
 from django.contrib.auth.views import redirect_to_login
@@ -16,12 +17,17 @@ from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.cache import never_cache
 
-from accounts.mfa import has_second_factor
-
 ENROL_MESSAGE = (
     "The operator panel needs two-factor authentication. Set it up with an authenticator app; "
     "the admin opens once it is on."
 )
+
+
+def has_second_factor(user) -> bool:
+    """An authenticator app is set up (recovery codes alone come with it and do not count)."""
+    if not user.is_authenticated:
+        return False
+    return Authenticator.objects.filter(user_id=user.pk, type=Authenticator.Type.TOTP).exists()
 
 
 class OperatorAdminSite(admin.AdminSite):

@@ -61,6 +61,7 @@ INSTALLED_APPS = [
     "billing",
     "licensing",
     "teams",
+    "privacy",  # export my data, delete my account: reads every app above
     "qualitybytes.apps.QualityBytesConfig",  # the email outbox (qualitybytes/outbox.py)
 ]
 
@@ -168,7 +169,7 @@ ACCOUNT_DEFAULT_HTTP_PROTOCOL = "http" if DEBUG else "https"
 # allauth's emails (confirmation, password reset) go through the outbox (accounts/adapter.py).
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 # Sign-up opened after a team invitation link starts with the invited address (accounts/signup.py).
-ACCOUNT_FORMS = {"signup": "accounts.signup.SignupForm"}
+ACCOUNT_FORMS = {"signup": "teams.signup.SignupForm"}
 # Sessions with "log out everywhere" (/accounts/sessions/): allauth records each sign-in. Activity
 # tracking stays off: it would write on every request; the page shows when each session signed in.
 INSTALLED_APPS += ["allauth.usersessions"]

@@ -26,6 +26,7 @@ urlpatterns = [
     path("accounts/", include("allauth.urls")),
     path("team/", include("teams.urls")),
     path("account/", include("accounts.urls")),
+    path("account/", include("privacy.urls")),
     path("admin/", admin.site.urls),
     path(".well-known/jwks.json", jwks_view, name="jwks"),
     path("", include("licensing.urls")),

@@ -1,4 +1,4 @@
-"""Dependencies run one way: billing → teams → licensing → accounts → qualitybytes.
+"""Dependencies run one way: privacy → billing → teams → licensing → accounts → qualitybytes.
 
 A module may import its own app and any app below it. The one exception is a lower app's
 `models` reading `billing.models`: the Plan catalogue lives in billing and every License points
@@ -12,7 +12,7 @@ from pathlib import Path
 
 from django.conf import settings
 
-RANK = {"qualitybytes": 0, "accounts": 1, "licensing": 2, "teams": 3, "billing": 4}
+RANK = {"qualitybytes": 0, "accounts": 1, "licensing": 2, "teams": 3, "billing": 4, "privacy": 5}
 ROOT = Path(settings.BASE_DIR)
 EXEMPT = {"qualitybytes/urls.py", "qualitybytes/settings.py"}
 

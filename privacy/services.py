@@ -17,8 +17,10 @@ from allauth.account.models import EmailAddress
 from django.apps import apps
 from django.db import transaction
 from django.utils import timezone
+from djstripe.models import Customer
 
 from accounts.models import ApiToken, User
+from billing import services as billing_services
 from licensing.models import LicenseKey, LicenseKeyStatus
 from licensing.selectors import live_license_for
 from licensing.services import license_key_revoke
@@ -74,13 +76,9 @@ def deletion_check(user: User) -> DeletionCheck:
 
 def _expire_open_checkouts(user: User) -> None:
     """Nothing may be bought for a deleted account: expire its Checkout sessions still open."""
-    from djstripe.models import Customer
-
-    from billing import services as billing_services
-
     customer = Customer.objects.filter(subscriber=user).first()
     if customer is not None:
-        billing_services._expire_other_checkouts(customer_id=customer.id, keep="")
+        billing_services.checkout_sessions_expire(customer_id=customer.id)
 
 
 def account_delete(*, user: User, now: datetime | None = None) -> None:

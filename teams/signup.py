@@ -4,6 +4,8 @@ visitor came from a team invitation link in this session (teams.views.invited_em
 from allauth.account.forms import SignupForm as AllauthSignupForm
 from allauth.core import context
 
+from teams.views import invited_email
+
 
 class SignupForm(AllauthSignupForm):
     def __init__(self, *args, **kwargs):
@@ -11,8 +13,6 @@ class SignupForm(AllauthSignupForm):
         request = context.request
         if self.is_bound or request is None or self.initial.get("email"):
             return
-        from teams.views import invited_email
-
         email = invited_email(request)
         if email:
             self.initial["email"] = email
